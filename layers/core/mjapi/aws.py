@@ -1,0 +1,28 @@
+"""Lazily created boto3 clients, one per process and service.
+
+Never created at import time: tests start moto first, then point ``AWS_ENDPOINT_URL`` at it.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_lock = threading.Lock()
+_CONFIG = Config(retries={"max_attempts": 5, "mode": "adaptive"}, max_pool_connections=50)
+
+
+@cache
+def client(service: str) -> Any:
+    """A shared, thread-safe boto3 client for ``service`` (boto3 clients are thread-safe; sessions are not)."""
+    with _lock:
+        return boto3.session.Session().client(service, config=_CONFIG)
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch endpoints between sessions)."""
+    client.cache_clear()

@@ -1,0 +1,216 @@
+"""Domain models shared by the API, the dispatcher and the relay."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"  # accepted, waiting for a free account slot (ours, not Midjourney's queue)
+    SUBMITTED = "submitted"  # slot reserved, interaction sent (or about to be)
+    WAITING = "waiting"  # the bot acknowledged it ("Waiting to start" / "Job queued")
+    RUNNING = "running"  # progress reported
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATUSES = frozenset({JobStatus.SUBMITTED, JobStatus.WAITING, JobStatus.RUNNING})
+TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class JobKind(StrEnum):
+    IMAGINE = "imagine"
+    ACTION = "action"  # a button on a previous result (U/V/reroll/zoom/pan/...)
+    DESCRIBE = "describe"
+    BLEND = "blend"
+    SHORTEN = "shorten"
+    INFO = "info"
+    SWITCH = "switch"  # /fast, /relax, /turbo
+
+
+# Kinds that occupy a Midjourney concurrency slot; the others are instant slash commands.
+SLOT_KINDS = frozenset({JobKind.IMAGINE, JobKind.ACTION, JobKind.DESCRIBE, JobKind.BLEND, JobKind.SHORTEN})
+
+
+class Mode(StrEnum):
+    FAST = "fast"
+    RELAX = "relax"
+    TURBO = "turbo"
+
+
+class Bot(StrEnum):
+    MJ = "mj"
+    NIJI = "niji"
+
+
+APPLICATION_IDS: dict[Bot, str] = {Bot.MJ: "936929561302675456", Bot.NIJI: "1022952195194359889"}
+
+
+class Health(StrEnum):
+    OK = "ok"
+    DISCONNECTED = "disconnected"  # relay has no live gateway session (transient)
+    CAPTCHA = "captcha"
+    PENDING_MOD = "pending_mod"
+    BANNED = "banned"
+    SUBSCRIPTION = "subscription"  # subscription required / paused / cancelled
+    BAD_TOKEN = "bad_token"  # noqa: S105  # gateway closed with 4004; never retried
+    DISABLED = "disabled"  # switched off by the operator
+
+
+class ErrorInfo(BaseModel):
+    """Machine-readable ``code`` plus a message for humans."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+
+
+class Button(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    label: str = ""
+    custom_id: str
+    emoji: str | None = None
+    style: int | None = None
+
+
+class Image(BaseModel):
+    """An image re-hosted on our CDN (never a Discord link)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    key: str = ""
+    width: int | None = None
+    height: int | None = None
+    content_type: str | None = None
+    size: int | None = None
+
+
+class Job(BaseModel):
+    id: str
+    kind: JobKind
+    status: JobStatus = JobStatus.QUEUED
+    token_hash: str = ""
+    prompt: str = ""
+    final_prompt: str | None = None
+    bot: Bot = Bot.MJ
+    mode: Mode | None = None  # requested mode; None lets the scheduler choose
+    queue_key: str | None = None
+    account_id: str | None = None
+    holds_slot: bool = False  # True while the job occupies one of its account's slots
+    channel_id: str | None = None
+    guild_id: str | None = None
+    nonce: str | None = None
+    interaction_id: str | None = None
+    message_id: str | None = None  # the bot's progress message
+    result_message_id: str | None = None
+    message_hash: str | None = None  # Midjourney's job UUID
+    message_flags: int = 0
+    progress: int = 0
+    preview_url: str | None = None
+    images: list[Image] = Field(default_factory=list)
+    buttons: list[list[Button]] = Field(default_factory=list)
+    prompts: list[str] = Field(default_factory=list)  # describe / shorten results
+    info: dict[str, Any] = Field(default_factory=dict)  # /info fields, switch results
+    upload_url: str | None = None  # describe: our copy of the uploaded image
+    upload_filenames: list[str] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)  # command-specific inputs (dimensions, switch target...)
+    parent_id: str | None = None
+    parent_message_id: str | None = None
+    custom_id: str | None = None
+    children: list[str] = Field(default_factory=list)
+    error: ErrorInfo | None = None
+    notify_hook: str | None = None
+    state: str | None = None
+    created_at: int = 0  # epoch milliseconds
+    updated_at: int = 0
+    submitted_at: int | None = None
+    finished_at: int | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class AccountConfig(BaseModel):
+    """One Discord account as configured by the operator (secret or file). The token never reaches the table."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    id: str = ""
+    token: SecretStr
+    channel_id: str
+    guild_id: str | None = None
+    mode: Mode = Mode.FAST
+    bot: Bot = Bot.MJ
+    concurrency: int = Field(default=3, ge=1, le=12)
+    proxy: str | None = None
+    enabled: bool = True
+    user_agent: str | None = None
+
+    @field_validator("id", mode="after")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    def model_post_init(self, __context: Any) -> None:
+        if not self.id:
+            self.id = f"{self.bot}-{self.channel_id}"
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> AccountConfig:
+        """Accept the original project's ``token_channels.json`` spelling (channel, pattern_type) as well."""
+        data = dict(raw)
+        if "channel_id" not in data and "channel" in data:
+            data["channel_id"] = data.pop("channel")
+        if "guild_id" not in data and "guild" in data:
+            data["guild_id"] = data.pop("guild")
+        if "mode" not in data and "pattern_type" in data:
+            data["mode"] = data.pop("pattern_type")
+        return cls.model_validate(data)
+
+
+class Account(BaseModel):
+    """An account's live state as stored in the table."""
+
+    id: str
+    channel_id: str
+    guild_id: str | None = None
+    bot: Bot = Bot.MJ
+    mode: Mode = Mode.FAST
+    concurrency: int = 3
+    slots_used: int = 0
+    enabled: bool = True
+    health: Health = Health.OK
+    health_reason: str | None = None
+    health_changed_at: int | None = None
+    session_id: str | None = None
+    info: dict[str, Any] = Field(default_factory=dict)
+    updated_at: int = 0
+
+    @property
+    def free_slots(self) -> int:
+        return max(0, self.concurrency - self.slots_used)
+
+    @property
+    def usable(self) -> bool:
+        return self.enabled and self.health == Health.OK
+
+
+class ApiToken(BaseModel):
+    token_hash: str
+    remaining: int
+    used: int = 0
+    valid_until: int  # epoch seconds
+    label: str | None = None
+    created_at: int = 0

@@ -1,0 +1,49 @@
+"""Runtime settings, read once from the environment (prefix ``MJAPI_``).
+
+Every external endpoint is a setting so that the same code runs against AWS and Discord, or against moto and the
+simulator (``AWS_ENDPOINT_URL`` is honoured by boto3 itself).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MJAPI_", extra="ignore")
+
+    table_name: str = "mjapi"
+    bucket_name: str = "mjapi-images"
+    cdn_base_url: str = Field(default="", description="Public base URL of the image CDN (CloudFront, or a local route)")
+    # Where Discord accounts and the admin key come from: Secrets Manager in AWS, a JSON file or inline JSON locally.
+    secret_arn: str | None = None
+    secrets_file: Path | None = None
+    secrets_json: str | None = None
+    secrets_cache_seconds: float = 60.0
+
+    discord_api_base: str = "https://discord.com/api/v9"
+    discordsays_base: str = "https://{application_id}.discordsays.com"
+    discord_user_agent: str = (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/130.0.0.0 Safari/537.36"
+    )
+    discord_timeout_seconds: float = 15.0
+    discord_max_retries: int = 4
+
+    queue_limit: int = 100
+    job_timeout_seconds: int = 900
+    submit_timeout_seconds: int = 120
+    job_retention_days: int = 90
+    max_prompt_length: int = 4000
+    max_upload_bytes: int = 8 * 1024 * 1024
+    switch_wait_seconds: float = 8.0
+    history_page_size: int = 50
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,137 @@
+"""Account items: configuration mirrored from the secret, plus live state (slots, health, gateway session)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from mjapi.clock import now_ms
+from mjapi.models import Account, AccountConfig, Health
+from mjapi.store import keys
+from mjapi.store.table import ConditionFailed, Table
+
+ACCOUNT_SK = "ACCOUNT"
+
+
+def sync_accounts(table: Table, configs: Iterable[AccountConfig]) -> None:
+    """Upsert configured accounts. Live state (slots, health, session) is kept; the mode is only set on creation
+    because /fast and /relax change it at run time."""
+    now = now_ms()
+    for cfg in configs:
+        table.update(
+            keys.account_pk(cfg.id),
+            ACCOUNT_SK,
+            "SET id = :id, channel_id = :channel, guild_id = :guild, bot = :bot, concurrency = :conc, "
+            "enabled = :enabled, updated_at = :now, gsi1pk = :gsi, gsi1sk = :id, "
+            "#mode = if_not_exists(#mode, :mode), slots_used = if_not_exists(slots_used, :zero), "
+            "health = if_not_exists(health, :ok)",
+            names={"#mode": "mode"},
+            vals={
+                ":id": cfg.id,
+                ":channel": cfg.channel_id,
+                ":guild": cfg.guild_id or "",
+                ":bot": cfg.bot.value,
+                ":conc": cfg.concurrency,
+                ":enabled": cfg.enabled,
+                ":now": now,
+                ":gsi": keys.ACCOUNTS_GSI,
+                ":mode": cfg.mode.value,
+                ":zero": 0,
+                ":ok": Health.OK.value,
+            },
+        )
+
+
+def _to_account(item: dict[str, Any]) -> Account:
+    data = dict(item)
+    if data.get("guild_id") == "":
+        data["guild_id"] = None
+    return Account.model_validate(data)
+
+
+def get_account(table: Table, account_id: str) -> Account | None:
+    item = table.get(keys.account_pk(account_id), ACCOUNT_SK)
+    return _to_account(item) if item else None
+
+
+def list_accounts(table: Table) -> list[Account]:
+    """All accounts (via GSI1; eventually consistent, which is fine: reservations are conditional writes)."""
+    items = table.query_all("gsi1pk = :p", vals={":p": keys.ACCOUNTS_GSI}, index="gsi1")
+    return sorted((_to_account(i) for i in items), key=lambda a: a.id)
+
+
+def reserve_slot_operation(account_id: str, *, bot: str, mode: str | None) -> dict[str, object]:
+    """Transaction step taking one slot; fails if the account is full, unhealthy, disabled or of another bot/mode."""
+    condition = "slots_used < concurrency AND health = :ok AND enabled = :true AND bot = :bot"
+    vals: dict[str, object] = {":one": 1, ":ok": Health.OK.value, ":true": True, ":bot": bot, ":now": now_ms()}
+    names: dict[str, str] = {}
+    if mode:
+        condition += " AND #mode = :mode"
+        vals[":mode"] = mode
+        names["#mode"] = "mode"
+    spec: dict[str, object] = {
+        "Key": {"pk": keys.account_pk(account_id), "sk": ACCOUNT_SK},
+        "UpdateExpression": "SET slots_used = slots_used + :one, last_assigned_at = :now",
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": vals,
+    }
+    if names:
+        spec["ExpressionAttributeNames"] = names
+    return {"Update": spec}
+
+
+def release_slot_operation(account_id: str) -> dict[str, object]:
+    return {
+        "Update": {
+            "Key": {"pk": keys.account_pk(account_id), "sk": ACCOUNT_SK},
+            "UpdateExpression": "SET slots_used = slots_used - :one",
+            "ConditionExpression": "slots_used >= :one",
+            "ExpressionAttributeValues": {":one": 1},
+        }
+    }
+
+
+def set_health(table: Table, account_id: str, health: Health, reason: str | None = None) -> Account | None:
+    """Record an account's health; returns the updated account or None if it does not exist."""
+    try:
+        item = table.update(
+            keys.account_pk(account_id),
+            ACCOUNT_SK,
+            "SET health = :h, health_reason = :r, health_changed_at = :now",
+            condition="attribute_exists(pk)",
+            vals={":h": health.value, ":r": reason or "", ":now": now_ms()},
+        )
+    except ConditionFailed:
+        return None
+    return _to_account(item)
+
+
+def set_session(table: Table, account_id: str, session_id: str | None) -> None:
+    table.update(
+        keys.account_pk(account_id),
+        ACCOUNT_SK,
+        "SET session_id = :s, session_at = :now",
+        condition="attribute_exists(pk)",
+        vals={":s": session_id or "", ":now": now_ms()},
+    )
+
+
+def set_mode(table: Table, account_id: str, mode: str) -> None:
+    table.update(
+        keys.account_pk(account_id),
+        ACCOUNT_SK,
+        "SET #mode = :m",
+        condition="attribute_exists(pk)",
+        names={"#mode": "mode"},
+        vals={":m": mode},
+    )
+
+
+def set_info(table: Table, account_id: str, info: dict[str, Any]) -> None:
+    table.update(
+        keys.account_pk(account_id),
+        ACCOUNT_SK,
+        "SET info = :i, info_at = :now",
+        condition="attribute_exists(pk)",
+        vals={":i": info, ":now": now_ms()},
+    )

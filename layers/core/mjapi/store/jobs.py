@@ -1,0 +1,379 @@
+"""Job items and their transitions. Each transition is conditional on the job's current status, so a duplicate or
+replayed gateway event can never apply twice, and a slot is released exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from mjapi.clock import now_ms, now_s
+from mjapi.models import ACTIVE_STATUSES, Job, JobStatus
+from mjapi.settings import get_settings
+from mjapi.store import keys
+from mjapi.store.accounts import release_slot_operation, reserve_slot_operation
+from mjapi.store.table import ConditionFailed, Table, TransactionCancelled
+from mjapi.store.tokens import charge_operation
+
+_ACTIVE = tuple(sorted(s.value for s in ACTIVE_STATUSES))
+_REF_TTL_SECONDS = 3 * 86400
+
+
+class QueueFull(Exception):
+    pass
+
+
+class TokenRejected(Exception):
+    """The token has no uses left or expired between the check and the charge."""
+
+
+class SlotTaken(Exception):
+    """The chosen account had no free slot (or stopped being usable) when we tried to reserve it."""
+
+
+def job_item(job: Job) -> dict[str, Any]:
+    data = job.model_dump(mode="json", exclude_none=True)
+    item: dict[str, Any] = {"pk": keys.job_pk(job.id), "sk": keys.JOB_SK, **data}
+    if job.token_hash:
+        item["gsi1pk"] = keys.history_pk(job.token_hash)
+        item["gsi1sk"] = f"{job.created_at:015d}#{job.id}"
+    gsi2 = _gsi2_for(job)
+    if gsi2:
+        item["gsi2pk"], item["gsi2sk"] = gsi2
+    retention = get_settings().job_retention_days
+    if retention > 0:
+        item["expires_at"] = now_s() + retention * 86400
+    return item
+
+
+def _gsi2_for(job: Job) -> tuple[str, str] | None:
+    if job.status == JobStatus.QUEUED and job.queue_key:
+        return keys.queue_gsi(job.queue_key), f"{job.created_at:015d}#{job.id}"
+    if job.status in ACTIVE_STATUSES and job.account_id:
+        return keys.active_gsi(job.account_id), f"{job.submitted_at or job.created_at:015d}#{job.id}"
+    return None
+
+
+def to_job(item: Mapping[str, Any]) -> Job:
+    return Job.model_validate({k: v for k, v in item.items() if k in Job.model_fields})
+
+
+def ref_put_operation(kind: str, key: str, job_id: str) -> dict[str, object]:
+    pk = {"nonce": keys.nonce_pk, "message": keys.message_pk, "interaction": keys.interaction_pk}[kind](key)
+    return {
+        "Put": {
+            "Item": {"pk": pk, "sk": keys.REF_SK, "job_id": job_id, "expires_at": now_s() + _REF_TTL_SECONDS},
+        }
+    }
+
+
+def _queue_push_operation(queue_key: str, limit: int) -> dict[str, object]:
+    return {
+        "Update": {
+            "Key": {"pk": keys.queue_counter_pk(queue_key), "sk": "COUNTER"},
+            "UpdateExpression": "ADD queue_depth :one SET gsi1pk = :gsi, gsi1sk = :key",
+            "ConditionExpression": "attribute_not_exists(queue_depth) OR queue_depth < :limit",
+            "ExpressionAttributeValues": {":one": 1, ":limit": limit, ":gsi": keys.QUEUES_GSI, ":key": queue_key},
+        }
+    }
+
+
+def _queue_pop_operation(queue_key: str) -> dict[str, object]:
+    return {
+        "Update": {
+            "Key": {"pk": keys.queue_counter_pk(queue_key), "sk": "COUNTER"},
+            "UpdateExpression": "ADD queue_depth :minus",
+            "ConditionExpression": "queue_depth >= :one",
+            "ExpressionAttributeValues": {":minus": -1, ":one": 1},
+        }
+    }
+
+
+class JobStore:
+    def __init__(self, table: Table | None = None) -> None:
+        self.table = table or Table()
+
+    # -- creation ---------------------------------------------------------------------------------------------
+
+    def create_running(self, job: Job, *, charge: bool, mode: str | None) -> None:
+        """Charge the token (optional), reserve a slot on ``job.account_id`` (if the job needs one), write the job
+        and its nonce reference, all in one transaction."""
+        assert job.account_id
+        assert job.nonce
+        ops: list[Mapping[str, Any]] = []
+        slot_index = token_index = -1
+        if charge:
+            token_index = len(ops)
+            ops.append(charge_operation(job.token_hash, now_s()))
+        if job.holds_slot:
+            slot_index = len(ops)
+            ops.append(reserve_slot_operation(job.account_id, bot=job.bot.value, mode=mode))
+        ops.append({"Put": {"Item": job_item(job), "ConditionExpression": "attribute_not_exists(pk)"}})
+        ops.append(ref_put_operation("nonce", job.nonce, job.id))
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            if token_index >= 0 and exc.failed(token_index):
+                raise TokenRejected from exc
+            if slot_index >= 0 and exc.failed(slot_index):
+                raise SlotTaken from exc
+            raise
+
+    def create_queued(self, job: Job, *, charge: bool, limit: int) -> None:
+        """Charge the token and park the job in its queue, refusing when the queue is at ``limit``."""
+        assert job.queue_key
+        assert job.status == JobStatus.QUEUED
+        ops: list[Mapping[str, Any]] = []
+        if charge:
+            ops.append(charge_operation(job.token_hash, now_s()))
+        queue_index = len(ops)
+        ops.append(_queue_push_operation(job.queue_key, limit))
+        ops.append({"Put": {"Item": job_item(job), "ConditionExpression": "attribute_not_exists(pk)"}})
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            if charge and exc.failed(0):
+                raise TokenRejected from exc
+            if exc.failed(queue_index):
+                raise QueueFull from exc
+            raise
+
+    def claim_queued(
+        self, job: Job, *, account_id: str, channel_id: str, guild_id: str | None, nonce: str, mode: str | None
+    ) -> Job:
+        """Move a queued job onto an account: reserve the slot, pop the queue counter, make it submitted."""
+        assert job.queue_key
+        now = now_ms()
+        claimed = job.model_copy(
+            update={
+                "status": JobStatus.SUBMITTED,
+                "account_id": account_id,
+                "channel_id": channel_id,
+                "guild_id": guild_id,
+                "nonce": nonce,
+                "holds_slot": True,
+                "submitted_at": now,
+                "updated_at": now,
+            }
+        )
+        gsi2pk, gsi2sk = _gsi2_for(claimed) or ("", "")
+        ops: list[Mapping[str, Any]] = [
+            reserve_slot_operation(account_id, bot=job.bot.value, mode=mode),
+            _queue_pop_operation(job.queue_key),
+            {
+                "Update": {
+                    "Key": {"pk": keys.job_pk(job.id), "sk": keys.JOB_SK},
+                    "UpdateExpression": "SET #status = :submitted, account_id = :acct, channel_id = :chan, "
+                    "guild_id = :guild, nonce = :nonce, holds_slot = :true, submitted_at = :now, updated_at = :now, "
+                    "gsi2pk = :g2pk, gsi2sk = :g2sk",
+                    "ConditionExpression": "#status = :queued",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":submitted": JobStatus.SUBMITTED.value,
+                        ":queued": JobStatus.QUEUED.value,
+                        ":acct": account_id,
+                        ":chan": channel_id,
+                        ":guild": guild_id or "",
+                        ":nonce": nonce,
+                        ":true": True,
+                        ":now": now,
+                        ":g2pk": gsi2pk,
+                        ":g2sk": gsi2sk,
+                    },
+                }
+            },
+            ref_put_operation("nonce", nonce, job.id),
+        ]
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled as exc:
+            if exc.failed(0):
+                raise SlotTaken from exc
+            raise ConditionFailed("job is no longer queued") from exc
+        return claimed
+
+    # -- reads ------------------------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        item = self.table.get(keys.job_pk(job_id), keys.JOB_SK)
+        return to_job(item) if item else None
+
+    def get_many(self, job_ids: Sequence[str]) -> list[Job]:
+        items = self.table.batch_get([(keys.job_pk(i), keys.JOB_SK) for i in job_ids])
+        by_id = {item["id"]: to_job(item) for item in items}
+        return [by_id[i] for i in job_ids if i in by_id]
+
+    def resolve_ref(self, kind: str, key: str) -> str | None:
+        pk = {"nonce": keys.nonce_pk, "message": keys.message_pk, "interaction": keys.interaction_pk}[kind](key)
+        item = self.table.get(pk, keys.REF_SK)
+        return str(item["job_id"]) if item else None
+
+    def put_ref(self, kind: str, key: str, job_id: str) -> None:
+        op = ref_put_operation(kind, key, job_id)["Put"]
+        assert isinstance(op, dict)
+        self.table.put(op["Item"])
+
+    def history(self, token_hash: str, *, limit: int, cursor: str | None = None) -> tuple[list[Job], str | None]:
+        """Newest first; ``cursor`` is the opaque ``gsi1sk`` of the last job of the previous page."""
+        start = None
+        if cursor:
+            job_id = cursor.split("#", 1)[-1]
+            start = {
+                "pk": keys.job_pk(job_id),
+                "sk": keys.JOB_SK,
+                "gsi1pk": keys.history_pk(token_hash),
+                "gsi1sk": cursor,
+            }
+        items, last = self.table.query(
+            "gsi1pk = :p",
+            vals={":p": keys.history_pk(token_hash)},
+            index="gsi1",
+            forward=False,
+            limit=limit,
+            start_key=start,
+        )
+        return [to_job(i) for i in items], (str(last["gsi1sk"]) if last else None)
+
+    def queued(self, queue_key: str, *, limit: int = 10) -> list[Job]:
+        """Oldest first."""
+        items, _ = self.table.query("gsi2pk = :p", vals={":p": keys.queue_gsi(queue_key)}, index="gsi2", limit=limit)
+        return [to_job(i) for i in items]
+
+    def active(self, account_id: str) -> list[Job]:
+        items = self.table.query_all("gsi2pk = :p", vals={":p": keys.active_gsi(account_id)}, index="gsi2")
+        return [to_job(i) for i in items]
+
+    def queue_depths(self) -> dict[str, int]:
+        items = self.table.query_all("gsi1pk = :p", vals={":p": keys.QUEUES_GSI}, index="gsi1")
+        return {str(i["gsi1sk"]): int(i.get("queue_depth", 0)) for i in items}
+
+    # -- transitions ------------------------------------------------------------------------------------------
+
+    def update_fields(
+        self,
+        job_id: str,
+        fields: Mapping[str, Any],
+        *,
+        allowed: Iterable[JobStatus] | None = None,
+        extra_condition: str | None = None,
+        extra_values: Mapping[str, Any] | None = None,
+    ) -> Job:
+        """SET ``fields`` (plus updated_at) if the job's status is one of ``allowed``. Raises ConditionFailed."""
+        expression, names, vals = _set_expression({**fields, "updated_at": now_ms()})
+        conditions = ["attribute_exists(pk)"]
+        if allowed is not None:
+            names["#status"] = "status"
+            placeholders = []
+            for n, status in enumerate(sorted(s.value for s in allowed)):
+                vals[f":allowed{n}"] = status
+                placeholders.append(f":allowed{n}")
+            conditions.append(f"#status IN ({', '.join(placeholders)})")
+        if extra_condition:
+            conditions.append(f"({extra_condition})")
+            vals.update(extra_values or {})
+        item = self.table.update(
+            keys.job_pk(job_id), keys.JOB_SK, expression, condition=" AND ".join(conditions), names=names, vals=vals
+        )
+        return to_job(item)
+
+    def record_progress(self, job_id: str, progress: int, fields: Mapping[str, Any]) -> Job | None:
+        """Monotonic: applies only if ``progress`` is higher than what is stored and the job is still active."""
+        try:
+            return self.update_fields(
+                job_id,
+                {**fields, "progress": progress, "status": JobStatus.RUNNING.value},
+                allowed=ACTIVE_STATUSES,
+                extra_condition="progress < :p",
+                extra_values={":p": progress},
+            )
+        except ConditionFailed:
+            return None
+
+    def finish(
+        self, job: Job, status: JobStatus, fields: Mapping[str, Any] | None = None, *, refund: bool = False
+    ) -> Job | None:
+        """Move ``job`` to a terminal status exactly once, releasing its slot (or queue place) and optionally giving
+        the token its use back. Returns the finished job, or None if another writer finished it first."""
+        assert status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+        for _ in range(5):
+            current = self.get(job.id)
+            if current is None or current.is_terminal:
+                return None
+            now = now_ms()
+            updates = {
+                **(fields or {}),
+                "status": status.value,
+                "finished_at": now,
+                "updated_at": now,
+                "holds_slot": False,
+            }
+            expression, names, vals = _set_expression(updates)
+            expression += " REMOVE gsi2pk, gsi2sk"
+            names["#cur"] = "status"
+            if current.status == JobStatus.QUEUED:
+                condition = "#cur = :cur_queued"
+                vals[":cur_queued"] = JobStatus.QUEUED.value
+            else:
+                condition = f"#cur IN ({', '.join(f':a{n}' for n in range(len(_ACTIVE)))}) AND holds_slot = :held"
+                vals.update({f":a{n}": s for n, s in enumerate(_ACTIVE)})
+                vals[":held"] = current.holds_slot
+            ops: list[Mapping[str, Any]] = [
+                {
+                    "Update": {
+                        "Key": {"pk": keys.job_pk(job.id), "sk": keys.JOB_SK},
+                        "UpdateExpression": expression,
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": vals,
+                    }
+                }
+            ]
+            if current.status == JobStatus.QUEUED and current.queue_key:
+                ops.append(_queue_pop_operation(current.queue_key))
+            elif current.holds_slot and current.account_id:
+                ops.append(release_slot_operation(current.account_id))
+            if refund and current.token_hash:
+                ops.append(
+                    {
+                        "Update": {
+                            "Key": {"pk": keys.token_pk(current.token_hash), "sk": "APITOKEN"},
+                            "UpdateExpression": "SET remaining = remaining + :one, used = used - :one",
+                            "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeValues": {":one": 1},
+                        }
+                    }
+                )
+            try:
+                self.table.transact(ops)
+            except TransactionCancelled as exc:
+                if exc.failed(0):
+                    continue  # the job moved under us: re-read and decide again
+                raise
+            return self.get(job.id)
+        return None
+
+    def add_child(self, parent_id: str, child_id: str) -> None:
+        self.table.update(
+            keys.job_pk(parent_id),
+            keys.JOB_SK,
+            "SET children = list_append(if_not_exists(children, :empty), :child)",
+            condition="attribute_exists(pk)",
+            vals={":empty": [], ":child": [child_id]},
+        )
+
+
+def _set_expression(fields: Mapping[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    names: dict[str, str] = {}
+    vals: dict[str, Any] = {}
+    parts: list[str] = []
+    removes: list[str] = []
+    for n, (name, value) in enumerate(fields.items()):
+        names[f"#f{n}"] = name
+        if value is None:
+            removes.append(f"#f{n}")
+            continue
+        vals[f":v{n}"] = value
+        parts.append(f"#f{n} = :v{n}")
+    expression = "SET " + ", ".join(parts)
+    if removes:
+        expression += " REMOVE " + ", ".join(removes)
+    return expression, names, vals
