@@ -209,7 +209,7 @@ def test_history_pages_newest_first(table: Table) -> None:
     page1, cursor = store.history(token.token_hash, limit=3)
     assert [j.id for j in page1] == ids[::-1][:3]
     assert cursor
-    page2, cursor2 = store.history(token.token_hash, limit=3, cursor=cursor)
+    page2, _ = store.history(token.token_hash, limit=3, cursor=cursor)
     assert [j.id for j in page2] == ids[::-1][3:]
     _clear2, other = create_token(table, count=1, days=1)
     assert store.history(other.token_hash, limit=10)[0] == []
