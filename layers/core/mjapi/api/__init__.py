@@ -1,0 +1,1 @@
+"""HTTP API: one Powertools resolver serving /midjourney/*, /mj/*, /admin/* and the OpenAPI document."""

@@ -1,0 +1,65 @@
+"""Who is calling: an API token (clients) or the admin key (operators).
+
+Tokens are accepted where existing clients put them: the ``token`` query parameter (the original API),
+``Authorization: Bearer``, ``x-api-key``, or ``mj-api-secret`` (midjourney-proxy clients such as new-api).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mjapi.clock import now_s
+from mjapi.ids import hash_token
+from mjapi.models import ApiToken
+from mjapi.service.context import Context
+from mjapi.service.errors import ApiError, unauthorized
+from mjapi.store.tokens import get_token
+
+ADMIN_HEADER = "x-admin-key"
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _bearer(headers: Mapping[str, str]) -> str | None:
+    value = _header(headers, "authorization")
+    if value and value.lower().startswith("bearer "):
+        return value[7:].strip() or None
+    return value.strip() if value else None
+
+
+def presented_token(headers: Mapping[str, str], query_token: str | None) -> str | None:
+    return query_token or _bearer(headers) or _header(headers, "x-api-key") or _header(headers, "mj-api-secret")
+
+
+def is_admin(ctx: Context, headers: Mapping[str, str]) -> bool:
+    return ctx.secrets.is_admin(_header(headers, ADMIN_HEADER) or _bearer(headers))
+
+
+def require_admin(ctx: Context, headers: Mapping[str, str]) -> None:
+    if not is_admin(ctx, headers):
+        raise ApiError(401, "admin_required", f"This endpoint needs the admin key (header '{ADMIN_HEADER}').")
+
+
+def require_token(ctx: Context, headers: Mapping[str, str], query_token: str | None) -> ApiToken:
+    """The caller's token, checked for existence and expiry (uses are checked atomically when charged)."""
+    clear = presented_token(headers, query_token)
+    if not clear:
+        raise unauthorized()
+    token = get_token(ctx.table, hash_token(clear))
+    if token is None:
+        raise unauthorized("Unknown API token.")
+    if token.valid_until <= now_s():
+        raise ApiError(401, "token_expired", "This API token has expired.")
+    return token
+
+
+def require_usable_token(ctx: Context, headers: Mapping[str, str], query_token: str | None) -> ApiToken:
+    token = require_token(ctx, headers, query_token)
+    if token.remaining <= 0:
+        raise ApiError(403, "quota_exhausted", "This API token has no uses left.")
+    return token

@@ -1,0 +1,72 @@
+"""The Powertools resolver: routes, OpenAPI, Swagger UI, and errors as ``{code, message}`` JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from mjapi import __version__
+from mjapi.api import midjourney_routes
+from mjapi.service.errors import ApiError
+
+logger = Logger(service="mjapi")
+
+TITLE = "mjapi"
+DESCRIPTION = "Self-hostable Midjourney API over a pool of Discord accounts."
+
+
+def _json(status: int, body: Any) -> Response[str]:
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def _describe_validation(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    details = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "form")]
+        details.append({"field": ".".join(loc) or None, "problem": err.get("msg", "invalid")})
+    first = details[0] if details else {"field": None, "problem": "invalid request"}
+    where = f"{first['field']}: " if first["field"] else ""
+    return f"{where}{first['problem']}", details
+
+
+def build_resolver() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    app.include_router(midjourney_routes.router)
+    app.enable_swagger(path="/docs", title=TITLE, version=__version__, description=DESCRIPTION)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi() -> Response[str]:
+        return Response(
+            status_code=200,
+            content_type="application/json",
+            body=app.get_openapi_json_schema(title=TITLE, version=__version__, description=DESCRIPTION),
+        )
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
+    def api_error(exc: ApiError) -> Response[str]:
+        return _json(exc.status, exc.body())
+
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def validation_error(exc: RequestValidationError) -> Response[str]:
+        message, details = _describe_validation(list(exc.errors()))
+        return _json(400, {"code": "invalid_request", "message": message, "details": details})
+
+    @app.not_found
+    def not_found(_: NotFoundError) -> Response[str]:
+        return _json(404, {"code": "route_not_found", "message": "No such endpoint; see /docs."})
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        return _json(500, {"code": "internal_error", "message": "Something went wrong on our side."})
+
+    return app

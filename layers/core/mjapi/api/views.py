@@ -1,0 +1,131 @@
+"""Response shapes of the original /midjourney/* API (compatible with its README) plus status and error."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mjapi.models import Account, Button, Job, JobKind, JobStatus
+
+_UPSCALE_PREFIXES = ("MJ::JOB::upsample::",)
+
+
+def _actions(rows: Sequence[Sequence[Button]]) -> list[list[dict[str, str]]]:
+    return [[{"label": b.label or b.emoji or "", "id": b.custom_id} for b in row] for row in rows if row]
+
+
+def _is_upscale(job: Job) -> bool:
+    return job.kind == JobKind.ACTION and any(job.custom_id and job.custom_id.startswith(p) for p in _UPSCALE_PREFIXES)
+
+
+def _error(job: Job) -> dict[str, str] | None:
+    return job.error.model_dump() if job.error else None
+
+
+def image_entries(job: Job) -> list[dict[str, Any]]:
+    """One entry per result message, the original's ``images[]`` item; failed jobs give an error entry."""
+    if job.status == JobStatus.FAILED and job.error:
+        return [{"id": job.id, "error": job.error.message, "title": job.error.code}]
+    if not job.images or job.kind == JobKind.DESCRIBE:
+        return []
+    return [
+        {
+            "id": job.result_message_id or job.id,
+            "job_id": job.id,
+            "url": job.images[0].url,
+            "width": job.images[0].width,
+            "height": job.images[0].height,
+            "upscaled": _is_upscale(job),
+            "actions": _actions(job.buttons),
+        }
+    ]
+
+
+def job_view(job: Job, children: Sequence[Job] = ()) -> dict[str, Any]:
+    """The original ``job`` object: a thread of images (the grid, then every action taken on it)."""
+    images = image_entries(job)
+    for child in children:
+        images.extend(image_entries(child))
+    return {
+        "id": job.id,
+        "prompt": job.prompt,
+        "final_prompt": job.final_prompt,
+        "upscale": bool(job.options.get("auto_upscale", False)),
+        "client_id": job.channel_id,
+        "tasks": 1 + len(children),
+        "images": images,
+        "kind": job.kind.value,
+        "status": job.status.value,
+        "progress": job.progress,
+        "preview_url": job.preview_url,
+        "mode": job.mode.value if job.mode else None,
+        "bot": job.bot.value,
+        "parent_id": job.parent_id,
+        "children": [{"id": c.id, "status": c.status.value, "action": c.custom_id} for c in children],
+        "error": _error(job),
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def describe_view(job: Job) -> dict[str, Any]:
+    """The original ``descjob`` object; ``desc_text`` keeps the four prompts as one text, ``prompts`` as a list."""
+    desc: list[dict[str, Any]] = []
+    if job.prompts:
+        desc.append(
+            {
+                "id": job.result_message_id or job.id,
+                "mj_image": job.upload_url,
+                "desc_text": "\n\n".join(job.prompts),
+                "prompts": job.prompts,
+                "actions": _actions(job.buttons),
+            }
+        )
+    return {
+        "id": job.id,
+        "client_id": job.channel_id,
+        "image_url": job.upload_url,
+        "desc": desc,
+        "status": job.status.value,
+        "error": _error(job),
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def progress_view(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "percentage": 100 if job.status == JobStatus.SUCCEEDED else job.progress,
+        "image_url": job.images[0].url if job.status == JobStatus.SUCCEEDED and job.images else job.preview_url,
+        "status": job.status.value,
+        "error": _error(job),
+    }
+
+
+def device_view(account: Account, queued: int) -> dict[str, Any]:
+    """The original ``get_devices`` entry plus health and slot counts. Never includes the Discord token."""
+    status = "idle"
+    if not account.usable:
+        status = account.health.value if account.enabled else "disabled"
+    elif account.free_slots == 0:
+        status = "full"
+    elif account.slots_used:
+        status = "busy"
+    return {
+        "device": account.id,
+        "channelID": account.channel_id,
+        "guildID": account.guild_id,
+        "patternType": account.mode.value,
+        "bot": account.bot.value,
+        "status": status,
+        "health": account.health.value,
+        "health_reason": account.health_reason or None,
+        "enabled": account.enabled,
+        "count": account.slots_used,
+        "running": account.slots_used,
+        "concurrency": account.concurrency,
+        "queued": queued,
+        "time": account.health_changed_at or account.updated_at,
+        "info": account.info or None,
+    }

@@ -1,0 +1,1 @@
+"""Discord: REST client, interaction payloads, and the sans-I/O gateway protocol."""

@@ -1,0 +1,1 @@
+"""Domain operations shared by both API faces (/midjourney/* and /mj/*), the dispatcher and the relay."""

@@ -1,0 +1,186 @@
+"""The operations behind every API endpoint, independent of the HTTP face that exposes them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from mjapi.clock import now_ms
+from mjapi.ids import new_job_id
+from mjapi.images import InvalidImage, inspect_image, store_image
+from mjapi.models import ApiToken, Bot, Job, JobKind, JobStatus, Mode
+from mjapi.service.context import Context
+from mjapi.service.errors import ApiError, bad_request, not_found
+from mjapi.service.jobs import submit
+from mjapi.store.accounts import get_account, list_accounts
+
+SWITCH_COMMANDS = ("fast", "relax", "turbo", "info")
+
+
+def normalise_prompt(ctx: Context, prompt: str | None) -> str:
+    text = " ".join((prompt or "").replace("\u2014", "--").split())
+    if not text:
+        raise bad_request("invalid_prompt", "The prompt is empty.")
+    if len(text) > ctx.settings.max_prompt_length:
+        raise bad_request(
+            "invalid_prompt",
+            f"The prompt is {len(text)} characters long; the limit is {ctx.settings.max_prompt_length}.",
+        )
+    return text
+
+
+def _new_job(kind: JobKind, token: ApiToken | None, **fields: Any) -> Job:
+    now = now_ms()
+    return Job(
+        id=new_job_id(),
+        kind=kind,
+        token_hash=token.token_hash if token else "",
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+
+
+def imagine(
+    ctx: Context,
+    token: ApiToken,
+    *,
+    prompt: str,
+    mode: Mode | None = None,
+    bot: Bot = Bot.MJ,
+    notify_hook: str | None = None,
+    state: str | None = None,
+    auto_upscale: bool = False,
+) -> Job:
+    text = normalise_prompt(ctx, prompt)
+    job = _new_job(
+        JobKind.IMAGINE,
+        token,
+        prompt=text,
+        mode=mode,
+        bot=bot,
+        notify_hook=notify_hook,
+        state=state,
+        options={"auto_upscale": True} if auto_upscale else {},
+    )
+    return submit(ctx, job)
+
+
+def owned_job(ctx: Context, job_id: str | None, owner: ApiToken | None) -> Job:
+    """A job the caller may see: its own (``owner``) or any (admin, ``owner=None``). Others' jobs are 404."""
+    if not job_id or len(job_id) > 64:
+        raise not_found()
+    job = ctx.jobs.get(job_id)
+    if job is None or (owner is not None and job.token_hash != owner.token_hash):
+        raise not_found()
+    return job
+
+
+def job_for_message(ctx: Context, message_id: str, owner: ApiToken | None) -> Job:
+    """The job whose result is Discord message ``message_id`` (the original API names images by message id)."""
+    job_id = ctx.jobs.resolve_ref("message", message_id) if message_id.isdigit() else None
+    return owned_job(ctx, job_id, owner)
+
+
+def children(ctx: Context, job: Job) -> list[Job]:
+    return ctx.jobs.get_many(job.children) if job.children else []
+
+
+def action(
+    ctx: Context,
+    token: ApiToken,
+    *,
+    parent: Job,
+    custom_id: str,
+    notify_hook: str | None = None,
+    state: str | None = None,
+) -> Job:
+    """Press a button of ``parent``'s result, as the account that owns the message."""
+    if parent.status != JobStatus.SUCCEEDED or not parent.result_message_id:
+        raise ApiError(409, "job_not_finished", "Actions are available once the job has succeeded.")
+    if custom_id not in {b.custom_id for row in parent.buttons for b in row}:
+        raise bad_request("unknown_action", "This action id is not one of the job's buttons.")
+    job = _new_job(
+        JobKind.ACTION,
+        token,
+        prompt=parent.final_prompt or parent.prompt,
+        bot=parent.bot,
+        mode=None,
+        account_id=parent.account_id,
+        parent_id=parent.id,
+        parent_message_id=parent.result_message_id,
+        message_flags=parent.message_flags,
+        custom_id=custom_id,
+        notify_hook=notify_hook,
+        state=state,
+    )
+    placed = submit(ctx, job)
+    ctx.jobs.add_child(parent.id, placed.id)
+    return placed
+
+
+def describe(
+    ctx: Context,
+    token: ApiToken,
+    *,
+    image: bytes | None = None,
+    filename: str | None = None,
+    link: str | None = None,
+    bot: Bot = Bot.MJ,
+    notify_hook: str | None = None,
+    state: str | None = None,
+) -> Job:
+    options: dict[str, Any] = {}
+    upload_url: str | None = None
+    if image is not None:
+        if len(image) > ctx.settings.max_upload_bytes:
+            raise ApiError(413, "image_too_large", f"The image is larger than {ctx.settings.max_upload_bytes} bytes.")
+        try:
+            facts = inspect_image(image)
+        except InvalidImage as exc:
+            raise bad_request("invalid_image", str(exc)) from exc
+        stored = store_image(image, prefix="uploads", facts=facts)
+        safe_name = "".join(c for c in (filename or "") if c.isalnum() or c in "._-")[:64] or "image"
+        if not safe_name.lower().endswith(f".{facts.extension}"):
+            safe_name = f"{safe_name.rsplit('.', 1)[0]}.{facts.extension}"
+        options = {"upload_key": stored.key, "filename": safe_name}
+        upload_url = stored.url
+    elif link:
+        if not link.startswith(("https://", "http://")) or len(link) > 2000:
+            raise bad_request("invalid_link", "The link must be an http(s) URL.")
+        options = {"link": link}
+        upload_url = link
+    else:
+        raise bad_request("image_required", "Send an image file (multipart field 'image') or a 'link'.")
+    job = _new_job(
+        JobKind.DESCRIBE, token, bot=bot, options=options, upload_url=upload_url, notify_hook=notify_hook, state=state
+    )
+    return submit(ctx, job)
+
+
+def switch(ctx: Context, *, command: str, account_id: str | None = None, channel_id: str | None = None) -> Job:
+    """Send /fast, /relax, /turbo or /info on one account (by id or by channel, as the original's client_id)."""
+    if command not in SWITCH_COMMANDS:
+        raise bad_request("invalid_type", f"type must be one of {', '.join(SWITCH_COMMANDS)}.")
+    account = None
+    if account_id:
+        account = get_account(ctx.table, account_id)
+    elif channel_id:
+        account = next((a for a in list_accounts(ctx.table) if a.channel_id == channel_id), None)
+    else:
+        raise bad_request("account_required", "Name the account with 'client_id' (its channel id) or 'account'.")
+    if account is None:
+        raise not_found("account")
+    kind = JobKind.INFO if command == "info" else JobKind.SWITCH
+    job = _new_job(kind, None, bot=account.bot, account_id=account.id, options={"command": command})
+    return submit(ctx, job, charge=False)
+
+
+def wait_for(ctx: Context, job: Job, seconds: float) -> Job:
+    """Poll until ``job`` is terminal or ``seconds`` pass (the relay writes the outcome)."""
+    deadline = time.monotonic() + seconds
+    current = job
+    while not current.is_terminal and time.monotonic() < deadline:
+        time.sleep(0.2)
+        current = ctx.jobs.get(job.id) or current
+    return current

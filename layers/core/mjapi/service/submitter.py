@@ -1,0 +1,164 @@
+"""Sending a job's Discord interaction on the account it was assigned to."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mjapi.discord import interactions
+from mjapi.discord.commands import CATALOG, CommandCatalog, CommandNotFound, CommandRef
+from mjapi.discord.rest import DiscordError, DiscordRest, Upload
+from mjapi.ids import new_session_id
+from mjapi.images import inspect_image, load_object
+from mjapi.models import APPLICATION_IDS, Account, AccountConfig, Job, JobKind
+from mjapi.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SubmitFailure(Exception):
+    """The interaction could not be delivered. ``account_fault`` marks failures caused by the account itself."""
+
+    code: str
+    message: str
+    account_fault: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+RestFactory = Callable[[AccountConfig], DiscordRest]
+
+
+def default_rest_factory(config: AccountConfig) -> DiscordRest:
+    settings = get_settings()
+    return DiscordRest(
+        config.token.get_secret_value(),
+        base_url=settings.discord_api_base,
+        proxy=config.proxy,
+        user_agent=config.user_agent or settings.discord_user_agent,
+        timeout=settings.discord_timeout_seconds,
+        max_retries=settings.discord_max_retries,
+    )
+
+
+class Submitter:
+    def __init__(self, rest_factory: RestFactory = default_rest_factory, catalog: CommandCatalog = CATALOG) -> None:
+        self._rest_factory = rest_factory
+        self._catalog = catalog
+
+    def send(self, job: Job, account: Account, config: AccountConfig) -> None:
+        """Deliver ``job``'s interaction. Raises SubmitFailure; never leaks the token."""
+        assert job.nonce
+        rest = self._rest_factory(config)
+        try:
+            self._send(rest, job, account)
+        except DiscordError as exc:
+            raise _failure(exc) from exc
+        except CommandNotFound as exc:
+            raise SubmitFailure("command_unavailable", str(exc), account_fault=True) from exc
+        finally:
+            rest.close()
+
+    def _send(self, rest: DiscordRest, job: Job, account: Account) -> None:
+        session_id = account.session_id or new_session_id()
+        app_id = APPLICATION_IDS[job.bot]
+        assert job.nonce
+        if job.kind == JobKind.ACTION:
+            assert job.parent_message_id
+            assert job.custom_id
+            rest.interact(
+                interactions.button(
+                    application_id=app_id,
+                    guild_id=account.guild_id,
+                    channel_id=account.channel_id,
+                    message_id=job.parent_message_id,
+                    message_flags=job.message_flags,
+                    custom_id=job.custom_id,
+                    session_id=session_id,
+                    nonce=job.nonce,
+                )
+            )
+            return
+        name, options, uploads = self._command_inputs(rest, job, account)
+        for attempt in (1, 2):
+            ref = self._ref(rest, app_id, name, account, refresh=attempt == 2)
+            payload = interactions.command(
+                ref=ref,
+                guild_id=account.guild_id,
+                channel_id=account.channel_id,
+                session_id=session_id,
+                nonce=job.nonce,
+                options=options,
+                uploads=uploads,
+            )
+            try:
+                rest.interact(payload)
+                return
+            except DiscordError as exc:
+                if not exc.invalid_version or attempt == 2:
+                    raise
+                logger.info("command /%s version is stale; refreshing the command index", name)
+
+    def _ref(self, rest: DiscordRest, app_id: str, name: str, account: Account, *, refresh: bool) -> CommandRef:
+        return self._catalog.get(
+            rest,
+            application_id=app_id,
+            name=name,
+            guild_id=account.guild_id,
+            channel_id=account.channel_id,
+            refresh=refresh,
+        )
+
+    def _command_inputs(
+        self,
+        rest: DiscordRest,
+        job: Job,
+        account: Account,
+    ) -> tuple[str, list[dict[str, object]], list[Upload]]:
+        opts = job.options
+        if job.kind == JobKind.IMAGINE:
+            return "imagine", [interactions.string_option("prompt", job.final_prompt or job.prompt)], []
+        if job.kind == JobKind.SHORTEN:
+            return "shorten", [interactions.string_option("prompt", job.prompt)], []
+        if job.kind in (JobKind.INFO, JobKind.SWITCH):
+            return str(opts.get("command", "info")), [], []
+        if job.kind == JobKind.DESCRIBE:
+            if opts.get("link"):
+                return "describe", [interactions.string_option("link", str(opts["link"]))], []
+            upload = self._upload(rest, account, str(opts["upload_key"]), str(opts.get("filename") or "image.png"))
+            return "describe", [interactions.attachment_option("image", 0)], [upload]
+        if job.kind == JobKind.BLEND:
+            keys = [str(k) for k in opts.get("upload_keys", [])]
+            uploads = [
+                self._upload(rest, account, key, f"blend{n + 1}.{key.rsplit('.', 1)[-1]}") for n, key in enumerate(keys)
+            ]
+            options = [interactions.attachment_option(f"image{n + 1}", n) for n in range(len(uploads))]
+            if opts.get("dimensions"):
+                options.append(interactions.string_option("dimensions", str(opts["dimensions"])))
+            return "blend", options, uploads
+        raise SubmitFailure("unsupported_kind", f"cannot submit a {job.kind} job")
+
+    @staticmethod
+    def _upload(rest: DiscordRest, account: Account, key: str, filename: str) -> Upload:
+        data = load_object(key)
+        facts = inspect_image(data)
+        return rest.upload(account.channel_id, filename, data, facts.content_type)
+
+
+def _failure(exc: DiscordError) -> SubmitFailure:
+    if exc.unauthorized:
+        return SubmitFailure("account_unauthorized", "Discord rejected the account's token.", account_fault=True)
+    if exc.status == 403:
+        return SubmitFailure(
+            "account_forbidden", "Discord refused the account access to the channel.", account_fault=True
+        )
+    if exc.unknown_message:
+        return SubmitFailure("message_gone", "The Discord message this action refers to no longer exists.")
+    if exc.rate_limited:
+        return SubmitFailure("discord_rate_limited", "Discord is rate limiting this account; try again later.")
+    if exc.status == 0 or exc.status >= 500:
+        return SubmitFailure("discord_unavailable", "Discord did not accept the request (network or server error).")
+    return SubmitFailure("discord_rejected", f"Discord rejected the request: {exc.message}")
