@@ -1,0 +1,404 @@
+"""Typed, immutable events for everything the Midjourney bot (and Discord around it) tells a client.
+
+Every event carries a :class:`Correlation` block with the keys Discord gives for matching it to a job without looking
+at the prompt (protocol notes §4): nonce, message id, interaction id, referenced message id, job hash. ``kind`` is the
+discriminator; :data:`EVENT_ADAPTER` round-trips any event through JSON.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
+
+from mjapi.midjourney.custom_ids import ButtonAction, CustomId, ModalId, PanDirection
+from mjapi.midjourney.notices import AccountIssue, NoticeKind, Severity
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+JobMode = Literal["fast", "relax", "turbo"]
+BotKind = Literal["mj", "niji"]
+
+
+class JobAction(StrEnum):
+    """Which kind of job a bot message is about, as far as its content tells."""
+
+    IMAGINE = "imagine"  # a 2x2 grid from /imagine (or reroll; blend when the interaction says so)
+    BLEND = "blend"
+    VARIATION = "variation"
+    UPSCALE = "upscale"
+    PAN = "pan"
+    ZOOM = "zoom"
+    DESCRIBE = "describe"
+    SHORTEN = "shorten"
+
+
+class Correlation(BaseModel):
+    """Matching keys of one gateway dispatch / message (DESIGN "Matching bot messages to jobs")."""
+
+    model_config = _FROZEN
+
+    source: str = Field(description="dispatch type (MESSAGE_CREATE, MESSAGE_UPDATE, ...) or REST")
+    channel_id: str | None = None
+    guild_id: str | None = None
+    message_id: str | None = None
+    nonce: str | None = None
+    interaction_id: str | None = Field(None, description="interaction.id or interaction_metadata.id")
+    interaction_name: str | None = None
+    user_id: str | None = Field(None, description="user who invoked the job (interaction user or <@id> in content)")
+    referenced_message_id: str | None = Field(None, description="message_reference.message_id / referenced_message.id")
+    job_hash: str | None = Field(None, description="Midjourney job UUID (custom_ids, attachment names, job links)")
+    flags: int = 0
+    author_id: str | None = None
+    application_id: str | None = None
+    bot: BotKind | None = Field(None, description="mj or niji, from application/author id")
+    webhook_id: str | None = None
+
+    @property
+    def ephemeral(self) -> bool:
+        """Discord message flag 64: only the invoking user sees it; component clicks need ``message_flags: 64``."""
+        return bool(self.flags & 64)
+
+
+class Image(BaseModel):
+    """One attachment (or embed image)."""
+
+    model_config = _FROZEN
+
+    url: str
+    proxy_url: str | None = None
+    filename: str | None = None
+    width: int | None = None
+    height: int | None = None
+    content_type: str | None = None
+    size: int | None = None
+    attachment_id: str | None = None
+    job_hash: str | None = None
+
+
+class Button(BaseModel):
+    """A message button with its custom_id parsed into a normalised action."""
+
+    model_config = _FROZEN
+
+    custom_id: str
+    label: str | None = None
+    emoji: str | None = None
+    style: int | None = None
+    disabled: bool = False
+    action: ButtonAction
+    parsed: CustomId
+
+
+class SelectOption(BaseModel):
+    model_config = _FROZEN
+
+    label: str | None = None
+    value: str
+    description: str | None = None
+    default: bool = False
+
+
+class Select(BaseModel):
+    """A select menu (e.g. ``MJ::Settings::VersionSelector``)."""
+
+    model_config = _FROZEN
+
+    custom_id: str
+    placeholder: str | None = None
+    options: tuple[SelectOption, ...] = ()
+
+    @property
+    def selected(self) -> tuple[str, ...]:
+        return tuple(option.value for option in self.options if option.default)
+
+
+class TextInput(BaseModel):
+    """A text input of a modal (component type 4)."""
+
+    model_config = _FROZEN
+
+    custom_id: str
+    label: str | None = None
+    value: str | None = None
+    required: bool | None = None
+
+
+class _Event(BaseModel):
+    model_config = _FROZEN
+
+    kind: str  # narrowed to a Literal by every concrete event (the union's discriminator); declared here to come first
+    correlation: Correlation
+
+
+class _JobLine(_Event):
+    """Fields common to messages whose content is the ``**prompt** - ... <@user> (status)`` job line."""
+
+    action: JobAction
+    prompt: str | None = None
+    mode: JobMode | None = None
+    stealth: bool = False
+    variant: str | None = Field(None, description="subtle/strong/region, subtle/creative/2x/4x/legacy")
+    direction: PanDirection | None = None
+    index: int | None = Field(None, description="image number of 'Image #n' / 'image #n with' lines")
+    remix: bool = False
+
+
+class JobStarted(_JobLine):
+    """``(Waiting to start)``: the bot accepted the job (first message, carries the nonce)."""
+
+    kind: Literal["job_started"] = "job_started"
+
+
+class JobProgress(_JobLine):
+    """``(NN%)`` progress with the preview image (MESSAGE_UPDATE of the first message)."""
+
+    kind: Literal["job_progress"] = "job_progress"
+    percent: int | None = None
+    preview: Image | None = None
+
+
+class JobPaused(_JobLine):
+    """``(paused)``: relaxed jobs can be paused by Midjourney while they wait."""
+
+    kind: Literal["job_paused"] = "job_paused"
+
+
+class JobStopped(_JobLine):
+    """``(Stopped)``: the job ended without a result (YK treats it as an error)."""
+
+    kind: Literal["job_stopped"] = "job_stopped"
+
+
+class _JobResult(_JobLine):
+    images: tuple[Image, ...] = ()
+    buttons: tuple[Button, ...] = ()
+
+
+class GridResult(_JobResult):
+    """A finished 2x2 grid from imagine, reroll or blend."""
+
+    kind: Literal["grid_result"] = "grid_result"
+    origin: Literal["imagine", "blend", "unknown"] = "unknown"
+
+
+class UpscaleResult(_JobResult):
+    """One upscaled image: legacy ``Image #n`` (U button) or ``Upscaled (Subtle|Creative|2x|4x)``."""
+
+    kind: Literal["upscale_result"] = "upscale_result"
+
+
+class VariationResult(_JobResult):
+    """``Variations``/``Remix`` grid, optionally ``(Subtle|Strong|Region)``."""
+
+    kind: Literal["variation_result"] = "variation_result"
+
+
+class ZoomResult(_JobResult):
+    kind: Literal["zoom_result"] = "zoom_result"
+
+
+class PanResult(_JobResult):
+    kind: Literal["pan_result"] = "pan_result"
+
+
+JobResult = GridResult | UpscaleResult | VariationResult | ZoomResult | PanResult
+
+
+class DescribeResult(_Event):
+    """``/describe`` output: four prompts, the described image and the 1..4 / all / retry buttons."""
+
+    kind: Literal["describe_result"] = "describe_result"
+    prompts: tuple[str, ...]
+    image: Image | None = None
+    buttons: tuple[Button, ...] = ()
+
+
+class ShortenResult(_Event):
+    """``/shorten`` output: the shortened prompts and their imagine buttons."""
+
+    kind: Literal["shorten_result"] = "shorten_result"
+    prompts: tuple[str, ...]
+    description: str | None = None
+    buttons: tuple[Button, ...] = ()
+
+
+class AccountInfo(BaseModel):
+    """Typed ``/info`` fields; every ``**Key**: value`` line is also kept verbatim in ``fields``."""
+
+    model_config = _FROZEN
+
+    subscription: str | None = None
+    job_mode: JobMode | None = None
+    visibility: str | None = None
+    fast_time_remaining_hours: float | None = None
+    fast_time_total_hours: float | None = None
+    fast_time_remaining_percent: float | None = None
+    lifetime_images: int | None = None
+    lifetime_hours: float | None = None
+    relaxed_images: int | None = None
+    relaxed_hours: float | None = None
+    queued_jobs_fast: int | None = None
+    queued_jobs_relax: int | None = None
+    running_jobs: tuple[str, ...] = ()
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class InfoResult(_Event):
+    kind: Literal["info"] = "info"
+    title: str | None = None
+    info: AccountInfo
+
+
+class ModeSwitched(_Event):
+    """Reply to /fast, /relax or /turbo (content starts ``Done!``)."""
+
+    kind: Literal["mode_switched"] = "mode_switched"
+    mode: JobMode | None
+    text: str
+
+
+class RemixToggled(_Event):
+    """Reply to ``/prefer remix``: "Remix mode turned on" / "... off"."""
+
+    kind: Literal["remix_toggled"] = "remix_toggled"
+    enabled: bool
+    text: str
+
+
+class SettingsResult(_Event):
+    """The ephemeral ``/settings`` panel: buttons are on when green (style 3) and off when grey (style 2)."""
+
+    kind: Literal["settings"] = "settings"
+    buttons: tuple[Button, ...] = ()
+    selects: tuple[Select, ...] = ()
+    enabled: tuple[str, ...] = Field(default=(), description="labels of the buttons that are on")
+    remix: bool | None = None
+    mode: JobMode | None = None
+    high_variability: bool | None = None
+    raw_style: bool | None = None
+
+
+class SeedResult(_Event):
+    """The DM answering an ✉️ reaction: ``**Job ID**: <uuid>`` / ``**seed** <n>``."""
+
+    kind: Literal["seed"] = "seed"
+    job_hash: str
+    seed: int
+
+
+class Notice(_Event):
+    """An error or notice embed (or ``Failed...`` content) from the bot."""
+
+    kind: Literal["notice"] = "notice"
+    notice: NoticeKind
+    severity: Severity
+    fails_job: bool
+    account_issue: AccountIssue | None = None
+    title: str | None = None
+    description: str | None = None
+    color: int | None = None
+    footer: str | None = None
+    prompt: str | None = Field(None, description="prompt from a footer starting '/imagine '")
+    buttons: tuple[Button, ...] = ()
+
+
+class InteractionCreated(_Event):
+    kind: Literal["interaction_created"] = "interaction_created"
+    id: str | None = None
+    nonce: str | None = None
+
+
+class InteractionSucceeded(_Event):
+    """``id`` becomes ``interaction_metadata.id`` of the bot's reply and the modal-submit ``data.id``."""
+
+    kind: Literal["interaction_succeeded"] = "interaction_succeeded"
+    id: str | None = None
+    nonce: str | None = None
+
+
+class InteractionFailed(_Event):
+    """No bot answer will follow; ``reason_code`` 1 = unknown, 2 = timeout (Spacebar InteractionFailureReason)."""
+
+    kind: Literal["interaction_failed"] = "interaction_failed"
+    id: str | None = None
+    nonce: str | None = None
+    reason_code: int | None = None
+
+
+class ModalCreated(_Event):
+    """INTERACTION_MODAL_CREATE: a prompt-edit modal (remix, pan, custom zoom, imagine, describe)."""
+
+    kind: Literal["modal"] = "modal"
+    id: str | None = None
+    nonce: str | None = None
+    custom_id: str | None = None
+    title: str | None = None
+    modal: ModalId
+    text_inputs: tuple[TextInput, ...] = ()
+    components: tuple[JsonValue, ...] = ()
+
+
+class IframeModalCreated(_Event):
+    """INTERACTION_IFRAME_MODAL_CREATE: the Vary (Region) editor or a captcha page."""
+
+    kind: Literal["iframe_modal"] = "iframe_modal"
+    id: str | None = None
+    nonce: str | None = None
+    custom_id: str | None = None
+    title: str | None = None
+    iframe_path: str | None = None
+    modal_size: int | None = None
+    modal: ModalId
+    purpose: Literal["inpaint", "captcha", "unknown"] = "unknown"
+
+
+class MessageDeleted(_Event):
+    """MESSAGE_DELETE: Midjourney deletes the progress message when the result is posted."""
+
+    kind: Literal["message_deleted"] = "message_deleted"
+    id: str | None = None
+
+
+class Unrecognized(_Event):
+    """Anything the parser does not understand; never an exception. ``reason`` says why."""
+
+    kind: Literal["unrecognized"] = "unrecognized"
+    reason: str
+    content: str | None = None
+
+
+Event = Annotated[
+    JobStarted
+    | JobProgress
+    | JobPaused
+    | JobStopped
+    | GridResult
+    | UpscaleResult
+    | VariationResult
+    | ZoomResult
+    | PanResult
+    | DescribeResult
+    | ShortenResult
+    | InfoResult
+    | ModeSwitched
+    | RemixToggled
+    | SettingsResult
+    | SeedResult
+    | Notice
+    | InteractionCreated
+    | InteractionSucceeded
+    | InteractionFailed
+    | ModalCreated
+    | IframeModalCreated
+    | MessageDeleted
+    | Unrecognized,
+    Field(discriminator="kind"),
+]
+
+#: Validates/serialises any event, e.g. ``EVENT_ADAPTER.validate_json(text)``.
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+#: Results that finish a job successfully.
+RESULT_TYPES: tuple[type[BaseModel], ...] = (GridResult, UpscaleResult, VariationResult, ZoomResult, PanResult)
