@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -72,6 +73,7 @@ def start_moto(host: str = "127.0.0.1", port: int = 0) -> LocalAws:
     return LocalAws(endpoint=f"http://{bound_host!s}:{bound_port}", server=server, thread=thread)
 
 
+@functools.cache
 def _client(service: str, endpoint: str) -> Any:
     return boto3.session.Session().client(
         service,

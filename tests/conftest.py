@@ -15,15 +15,16 @@ from mjapi.store.table import Table
 
 
 def _reset_caches() -> None:
+    """Settings and secrets are re-read per test; boto3 clients are kept (the endpoint is fixed per session)."""
     get_settings.cache_clear()
     clear_secrets_cache()
-    aws.reset_clients()
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     local = start_moto()
     use_fake_credentials(local.endpoint)
+    aws.reset_clients()
     _reset_caches()
     yield local.endpoint
     local.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,13 +15,13 @@ ADMIN = "admin-secret-for-tests-0123456789"
 
 
 @pytest.fixture
-def api(table: Table, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiClient]:
+def api(table: Table, monkeypatch: pytest.MonkeyPatch) -> ApiClient:
     monkeypatch.setenv("MJAPI_SECRETS_JSON", json.dumps({"admin_key": ADMIN, "accounts": []}))
     from mjapi.secrets import clear_secrets_cache
 
     clear_secrets_cache()
     module: Any = importlib.import_module("functions.api.app")
-    yield ApiClient(module.lambda_handler)
+    return ApiClient(module.lambda_handler)
 
 
 def _admin() -> dict[str, str]:
@@ -122,7 +121,7 @@ def test_openapi_and_docs(api: ApiClient) -> None:
         assert route in paths, route
     docs = api.get("/docs")
     assert docs.status == 200
-    assert "swagger" in docs.body.lower()
+    assert "swagger" in docs.text.lower()
 
 
 def test_unknown_route_is_json_404(api: ApiClient) -> None:
