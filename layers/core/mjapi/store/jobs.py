@@ -58,7 +58,7 @@ def to_job(item: Mapping[str, Any]) -> Job:
 
 
 def ref_put_operation(kind: str, key: str, job_id: str) -> dict[str, object]:
-    pk = {"nonce": keys.nonce_pk, "message": keys.message_pk, "interaction": keys.interaction_pk}[kind](key)
+    pk = keys.ref_pk(kind, key)
     return {
         "Put": {
             "Item": {"pk": pk, "sk": keys.REF_SK, "job_id": job_id, "expires_at": now_s() + _REF_TTL_SECONDS},
@@ -203,8 +203,7 @@ class JobStore:
         return [by_id[i] for i in job_ids if i in by_id]
 
     def resolve_ref(self, kind: str, key: str) -> str | None:
-        pk = {"nonce": keys.nonce_pk, "message": keys.message_pk, "interaction": keys.interaction_pk}[kind](key)
-        item = self.table.get(pk, keys.REF_SK)
+        item = self.table.get(keys.ref_pk(kind, key), keys.REF_SK)
         return str(item["job_id"]) if item else None
 
     def put_ref(self, kind: str, key: str, job_id: str) -> None:
@@ -350,6 +349,47 @@ class JobStore:
                 raise
             return self.get(job.id)
         return None
+
+    def requeue(self, job: Job, queue_key: str) -> Job | None:
+        """Put an active job back in a queue (its account can no longer run it), freeing its slot. The token is not
+        charged again. Returns None if the job already moved on."""
+        current = self.get(job.id)
+        if current is None or current.status not in ACTIVE_STATUSES:
+            return None
+        now = now_ms()
+        ops: list[Mapping[str, Any]] = [
+            {
+                "Update": {
+                    "Key": {"pk": keys.job_pk(job.id), "sk": keys.JOB_SK},
+                    "UpdateExpression": "SET #status = :queued, queue_key = :qk, holds_slot = :false, "
+                    "progress = :zero, updated_at = :now, gsi2pk = :g2pk, gsi2sk = :g2sk, "
+                    "requeues = if_not_exists(requeues, :zero) + :one REMOVE account_id, nonce, message_id, interaction_id, channel_id, guild_id, preview_url",
+                    "ConditionExpression": f"#status IN ({', '.join(f':a{n}' for n in range(len(_ACTIVE)))}) "
+                    "AND holds_slot = :held",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":queued": JobStatus.QUEUED.value,
+                        ":qk": queue_key,
+                        ":false": False,
+                        ":zero": 0,
+                        ":one": 1,
+                        ":now": now,
+                        ":g2pk": keys.queue_gsi(queue_key),
+                        ":g2sk": f"{current.created_at:015d}#{current.id}",
+                        ":held": current.holds_slot,
+                        **{f":a{n}": s for n, s in enumerate(_ACTIVE)},
+                    },
+                }
+            },
+            _queue_push_operation(queue_key, 1_000_000),
+        ]
+        if current.holds_slot and current.account_id:
+            ops.append(release_slot_operation(current.account_id))
+        try:
+            self.table.transact(ops)
+        except TransactionCancelled:
+            return None
+        return self.get(job.id)
 
     def add_child(self, parent_id: str, child_id: str) -> None:
         self.table.update(

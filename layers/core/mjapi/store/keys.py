@@ -30,6 +30,17 @@ def interaction_pk(interaction_id: str) -> str:
     return f"INTERACTION#{interaction_id}"
 
 
+def hash_pk(message_hash: str) -> str:
+    return f"HASH#{message_hash}"
+
+
+REF_KINDS = {"nonce": nonce_pk, "message": message_pk, "interaction": interaction_pk, "hash": hash_pk}
+
+
+def ref_pk(kind: str, key: str) -> str:
+    return REF_KINDS[kind](key)
+
+
 def queue_counter_pk(queue_key: str) -> str:
     return f"QUEUECOUNT#{queue_key}"
 

@@ -1,0 +1,445 @@
+"""Apply one parsed bot event to the job (and account) it concerns. Every write is conditional, so applying an event
+twice (gateway replay after RESUME, duplicated dispatch, catch-up from REST) changes nothing the second time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mjapi.clock import now_ms
+from mjapi.midjourney.custom_ids import NOISE_ACTIONS
+from mjapi.midjourney.models import (
+    RESULT_TYPES,
+    AccountInfo,
+    DescribeResult,
+    Event,
+    InfoResult,
+    InteractionCreated,
+    InteractionFailed,
+    InteractionSucceeded,
+    JobPaused,
+    JobProgress,
+    JobStarted,
+    JobStopped,
+    ModeSwitched,
+    Notice,
+    SeedResult,
+    ShortenResult,
+    Unrecognized,
+)
+from mjapi.midjourney.models import Button as EventButton
+from mjapi.midjourney.notices import AccountIssue, NoticeKind
+from mjapi.models import ACTIVE_STATUSES, Button, ErrorInfo, Health, Job, JobKind, JobStatus, Mode
+from mjapi.store import keys
+from mjapi.store.accounts import get_account, set_health, set_info, set_mode
+from mjapi.store.jobs import JobStore
+from mjapi.store.table import ConditionFailed
+from mjapi.tracking.correlate import Correlator
+from mjapi.tracking.image_copy import ImageCopier, ImageCopyFailed
+
+logger = logging.getLogger(__name__)
+
+_HEALTH_FOR_ISSUE = {
+    AccountIssue.CAPTCHA: Health.CAPTCHA,
+    AccountIssue.PENDING_MOD: Health.PENDING_MOD,
+    AccountIssue.BANNED: Health.BANNED,
+    AccountIssue.SUBSCRIPTION: Health.SUBSCRIPTION,
+    AccountIssue.TOS: Health.PENDING_MOD,
+}
+_WAITABLE = frozenset({JobStatus.SUBMITTED, JobStatus.WAITING})
+
+
+@dataclass
+class Outcome:
+    """What applying an event did, for the relay: which job, and whether a slot was freed on which account."""
+
+    job_id: str | None = None
+    finished: JobStatus | None = None
+    released_account: str | None = None
+    follow_ups: list[Job] = field(default_factory=list)  # jobs to submit next (auto-upscale, switch to relax)
+
+
+def button_rows(buttons: Sequence[EventButton]) -> list[list[Button]]:
+    """Discord shows at most five buttons per row; Midjourney's grid rows are U1-U4 + reroll, then V1-V4."""
+    useful = [b for b in buttons if b.action not in NOISE_ACTIONS and not b.disabled]
+    rows: list[list[Button]] = []
+    for button in useful:
+        if not rows or len(rows[-1]) == 5 or (rows[-1] and _row_break(rows[-1][-1], button)):
+            rows.append([])
+        rows[-1].append(
+            Button(label=button.label or "", custom_id=button.custom_id, emoji=button.emoji, style=button.style)
+        )
+    return rows
+
+
+def _row_break(previous: Button, current: EventButton) -> bool:
+    """Start a new row where the grid's V buttons begin after the U/reroll row."""
+    return "::variation::1::" in current.custom_id and "::variation::" not in previous.custom_id
+
+
+class EventApplier:
+    def __init__(
+        self,
+        jobs: JobStore,
+        copier: ImageCopier,
+        *,
+        copy_previews: bool = True,
+        fast_fallback_to_relax: bool = True,
+        new_job_id: Callable[[], str] | None = None,
+    ) -> None:
+        self.jobs = jobs
+        self.table = jobs.table
+        self.correlator = Correlator(jobs)
+        self.copier = copier
+        self.copy_previews = copy_previews
+        self.fast_fallback_to_relax = fast_fallback_to_relax
+        self._new_job_id = new_job_id
+
+    # -- entry point ----------------------------------------------------------------------------------------------
+
+    def apply(self, account_id: str, event: Event) -> Outcome:
+        try:
+            return self._apply(account_id, event)
+        except ConditionFailed:
+            return Outcome()  # a concurrent writer got there first: nothing left to do
+
+    def _apply(self, account_id: str, event: Event) -> Outcome:
+        if isinstance(event, InteractionSucceeded | InteractionCreated):
+            return self._interaction_ok(event)
+        if isinstance(event, InteractionFailed):
+            return self._interaction_failed(event)
+        if isinstance(event, JobStarted):
+            return self._started(account_id, event)
+        if isinstance(event, JobProgress):
+            return self._progress(account_id, event)
+        if isinstance(event, JobPaused):
+            return self._bind_only(account_id, event)
+        if isinstance(event, JobStopped):
+            job = self._job_for_line(account_id, event)
+            return self._fail(job, "stopped", "Midjourney stopped the job.") if job else Outcome()
+        if isinstance(event, RESULT_TYPES):
+            return self._result(account_id, event)
+        if isinstance(event, DescribeResult | ShortenResult):
+            return self._prompts_result(event)
+        if isinstance(event, InfoResult):
+            return self._info(account_id, event)
+        if isinstance(event, ModeSwitched):
+            return self._mode_switched(account_id, event)
+        if isinstance(event, Notice):
+            return self._notice(account_id, event)
+        if isinstance(event, SeedResult):
+            return self._seed(event)
+        if isinstance(event, Unrecognized):
+            return self._bind_only(account_id, event)
+        return Outcome()
+
+    # -- interactions --------------------------------------------------------------------------------------------
+
+    def _interaction_ok(self, event: InteractionSucceeded | InteractionCreated) -> Outcome:
+        job = self.correlator.by_keys(event.correlation, nonce=event.nonce) if event.nonce else None
+        if job is None or not event.id:
+            return Outcome()
+        self.correlator.remember("interaction", event.id, job.id)
+        if job.interaction_id != event.id and not job.is_terminal:
+            self.jobs.update_fields(job.id, {"interaction_id": event.id}, allowed=ACTIVE_STATUSES)
+        return Outcome(job_id=job.id)
+
+    def _interaction_failed(self, event: InteractionFailed) -> Outcome:
+        job = self.correlator.by_keys(event.correlation, nonce=event.nonce)
+        if job is None:
+            return Outcome()
+        reason = "timed out" if event.reason_code == 2 else "failed"
+        return self._fail(
+            job, "interaction_failed", f"Discord reports the interaction {reason}; no job was started.", refund=True
+        )
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+
+    def _bind(self, job: Job, message_id: str | None, extra: dict[str, Any] | None = None) -> Job:
+        """Remember the bot's message for this job and move it to ``waiting`` if it was only submitted."""
+        fields: dict[str, Any] = dict(extra or {})
+        if message_id and job.message_id != message_id and job.kind not in (JobKind.INFO, JobKind.SWITCH):
+            fields["message_id"] = message_id
+        if message_id:
+            self.correlator.remember("message", message_id, job.id)
+        if job.status == JobStatus.SUBMITTED:
+            fields["status"] = JobStatus.WAITING.value
+        if not fields or job.is_terminal:
+            return job
+        try:
+            return self.jobs.update_fields(job.id, fields, allowed=ACTIVE_STATUSES)
+        except ConditionFailed:
+            return job
+
+    def _job_for_line(self, account_id: str, event: JobStarted | JobProgress | JobPaused | JobStopped) -> Job | None:
+        corr = event.correlation
+        job = self.correlator.by_keys(corr)
+        if job is None and corr.referenced_message_id:
+            job = self.correlator.child_of_reference(corr, event.action, event.index)
+        if job is None:
+            job = self.correlator.by_prompt(account_id, event.prompt, unbound_only=True)
+        return job
+
+    def _bind_only(self, account_id: str, event: JobPaused | Unrecognized) -> Outcome:
+        corr = event.correlation
+        if isinstance(event, Unrecognized):
+            # A deferred reply (e.g. "thinking" before /info) still binds its message to the job via the nonce.
+            job = self.correlator.by_keys(corr) if corr.nonce else None
+        else:
+            job = self._job_for_line(account_id, event)
+        if job is None:
+            return Outcome()
+        self._bind(job, corr.message_id)
+        return Outcome(job_id=job.id)
+
+    def _started(self, account_id: str, event: JobStarted) -> Outcome:
+        job = self._job_for_line(account_id, event)
+        if job is None:
+            return Outcome()
+        extra = {"final_prompt": event.prompt} if event.prompt and not job.final_prompt else None
+        self._bind(job, event.correlation.message_id, extra)
+        return Outcome(job_id=job.id)
+
+    def _progress(self, account_id: str, event: JobProgress) -> Outcome:
+        job = self._job_for_line(account_id, event)
+        if job is None or job.is_terminal:
+            return Outcome(job_id=job.id if job else None)
+        job = self._bind(job, event.correlation.message_id)
+        percent = max(1, min(99, event.percent if event.percent is not None else job.progress + 1))
+        if percent <= job.progress:
+            return Outcome(job_id=job.id)
+        fields: dict[str, Any] = {}
+        if event.preview is not None and self.copy_previews:
+            try:
+                fields["preview_url"] = self.copier.copy(event.preview, prefix="previews").url
+            except ImageCopyFailed as exc:
+                logger.info("preview of job %s not copied: %s", job.id, exc)
+        if event.correlation.job_hash and not job.message_hash:
+            fields["message_hash"] = event.correlation.job_hash
+        self.jobs.record_progress(job.id, percent, fields)
+        return Outcome(job_id=job.id)
+
+    def _result(self, account_id: str, event: Any) -> Outcome:
+        corr = event.correlation
+        job = self.correlator.by_keys(corr)
+        if job is None and corr.referenced_message_id:
+            job = self.correlator.child_of_reference(corr, event.action, event.index)
+        if job is None:
+            job = self.correlator.by_prompt(account_id, event.prompt, unbound_only=False)
+        if job is None or job.is_terminal:
+            if job is not None and corr.message_id:
+                self.correlator.remember("message", corr.message_id, job.id)
+            return Outcome(job_id=job.id if job else None)
+        try:
+            images = self.copier.copy_all(event.images)
+        except ImageCopyFailed as exc:
+            return self._fail(job, "image_unavailable", str(exc))
+        if not images:
+            return self._fail(job, "no_image", "Midjourney posted a result without an image.")
+        message_hash = corr.job_hash or event.images[0].job_hash
+        fields: dict[str, Any] = {
+            "images": [i.model_dump() for i in images],
+            "buttons": [[b.model_dump() for b in row] for row in button_rows(event.buttons)],
+            "result_message_id": corr.message_id,
+            "message_hash": message_hash,
+            "message_flags": corr.flags,
+            "final_prompt": event.prompt or job.final_prompt or job.prompt,
+            "progress": 100,
+            "preview_url": None,
+        }
+        if corr.message_id:
+            self.correlator.remember("message", corr.message_id, job.id)
+        if message_hash:
+            self.correlator.remember("hash", message_hash, job.id)
+        finished = self.jobs.finish(job, JobStatus.SUCCEEDED, fields)
+        outcome = Outcome(job_id=job.id)
+        if finished is not None:
+            outcome.finished = JobStatus.SUCCEEDED
+            outcome.released_account = job.account_id if job.holds_slot else None
+            follow = self._auto_upscale(finished)
+            if follow:
+                outcome.follow_ups.append(follow)
+        return outcome
+
+    def _auto_upscale(self, job: Job) -> Job | None:
+        """``upscale=true`` on imagine: press U1 for the caller once the grid exists (no extra charge)."""
+        if not job.options.get("auto_upscale") or job.kind != JobKind.IMAGINE or self._new_job_id is None:
+            return None
+        u1 = next((b for row in job.buttons for b in row if b.custom_id.startswith("MJ::JOB::upsample::1::")), None)
+        if u1 is None or not job.result_message_id:
+            return None
+        now = now_ms()
+        return Job(
+            id=self._new_job_id(),
+            kind=JobKind.ACTION,
+            token_hash=job.token_hash,
+            prompt=job.final_prompt or job.prompt,
+            bot=job.bot,
+            account_id=job.account_id,
+            parent_id=job.id,
+            parent_message_id=job.result_message_id,
+            message_flags=job.message_flags,
+            custom_id=u1.custom_id,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _prompts_result(self, event: DescribeResult | ShortenResult) -> Outcome:
+        corr = event.correlation
+        job = self.correlator.by_keys(corr)
+        if job is None or job.is_terminal:
+            return Outcome(job_id=job.id if job else None)
+        if not event.prompts:
+            self._bind(job, corr.message_id)
+            return Outcome(job_id=job.id)
+        fields: dict[str, Any] = {
+            "prompts": list(event.prompts),
+            "buttons": [[b.model_dump() for b in row] for row in button_rows(event.buttons)],
+            "result_message_id": corr.message_id,
+            "message_flags": corr.flags,
+            "progress": 100,
+        }
+        if isinstance(event, DescribeResult) and event.image is not None and not job.upload_url:
+            try:
+                fields["upload_url"] = self.copier.copy(event.image, prefix="uploads").url
+            except ImageCopyFailed as exc:
+                logger.info("describe image of job %s not copied: %s", job.id, exc)
+        if corr.message_id:
+            self.correlator.remember("message", corr.message_id, job.id)
+        finished = self.jobs.finish(job, JobStatus.SUCCEEDED, fields)
+        return Outcome(
+            job_id=job.id,
+            finished=JobStatus.SUCCEEDED if finished else None,
+            released_account=job.account_id if finished and job.holds_slot else None,
+        )
+
+    # -- account commands -----------------------------------------------------------------------------------------
+
+    def _info(self, account_id: str, event: InfoResult) -> Outcome:
+        info = _info_dict(event.info)
+        set_info(self.table, account_id, info)
+        if event.info.job_mode:
+            set_mode(self.table, account_id, _mode(event.info.job_mode).value)
+        job = self.correlator.by_keys(event.correlation)
+        if job is None or job.is_terminal:
+            return Outcome(job_id=job.id if job else None)
+        finished = self.jobs.finish(job, JobStatus.SUCCEEDED, {"info": info, "progress": 100})
+        return Outcome(job_id=job.id, finished=JobStatus.SUCCEEDED if finished else None)
+
+    def _mode_switched(self, account_id: str, event: ModeSwitched) -> Outcome:
+        if event.mode:
+            set_mode(self.table, account_id, _mode(event.mode).value)
+        job = self.correlator.by_keys(event.correlation)
+        if job is None or job.is_terminal:
+            return Outcome(job_id=job.id if job else None)
+        info = {"mode": _mode(event.mode).value if event.mode else None, "reply": event.text}
+        finished = self.jobs.finish(job, JobStatus.SUCCEEDED, {"info": info, "progress": 100})
+        return Outcome(job_id=job.id, finished=JobStatus.SUCCEEDED if finished else None)
+
+    def _seed(self, event: SeedResult) -> Outcome:
+        job_id = self.jobs.resolve_ref("hash", event.job_hash)
+        if not job_id:
+            return Outcome()
+        job = self.jobs.get(job_id)
+        if job is None:
+            return Outcome()
+        self.jobs.update_fields(job.id, {"info": {**job.info, "seed": event.seed}})
+        return Outcome(job_id=job.id)
+
+    # -- notices --------------------------------------------------------------------------------------------------
+
+    def _job_for_notice(self, account_id: str, event: Notice) -> Job | None:
+        corr = event.correlation
+        job = self.correlator.by_keys(corr)
+        if job is None and corr.referenced_message_id:
+            job = self.correlator.child_of_reference(corr, None, None)
+        if job is None and event.prompt:
+            job = self.correlator.by_prompt(account_id, event.prompt, unbound_only=False)
+        return job
+
+    def _notice(self, account_id: str, event: Notice) -> Outcome:
+        job = self._job_for_notice(account_id, event)
+        if event.account_issue is AccountIssue.FAST_TIME_EXHAUSTED:
+            return self._fast_exhausted(account_id, job)
+        if event.account_issue is not None:
+            return self._account_lost(account_id, event, job)
+        if job is None or job.is_terminal:
+            return Outcome(job_id=job.id if job else None)
+        if event.notice is NoticeKind.JOB_QUEUED:
+            self._bind(job, None, {"queued_by_midjourney": True})
+            return Outcome(job_id=job.id)
+        if not event.fails_job:
+            return Outcome(job_id=job.id)
+        message = event.description or event.title or "Midjourney could not run the job."
+        return self._fail(job, event.notice.value, message.strip()[:1000])
+
+    def _account_lost(self, account_id: str, event: Notice, job: Job | None) -> Outcome:
+        """Captcha, moderation, ban, lapsed subscription: the account leaves the rotation until an operator acts.
+        Its running jobs fail with a clear error; jobs pinned to it (buttons on its messages) fail too, while pool
+        jobs simply wait for the other accounts."""
+        assert event.account_issue is not None
+        health = _HEALTH_FOR_ISSUE.get(event.account_issue, Health.DISABLED)
+        reason = (event.title or event.notice.value).strip()
+        set_health(self.table, account_id, health, reason)
+        message = f"The Discord account needs attention ({reason}); the job was stopped."
+        outcome = Outcome(job_id=job.id if job else None)
+        for active in self.jobs.active(account_id):
+            self._fail(active, f"account_{health.value}", message)
+        for queued in self.jobs.queued(keys.account_queue_key(account_id), limit=100):
+            self._fail(queued, f"account_{health.value}", message, refund=True)
+        return outcome
+
+    def _fast_exhausted(self, account_id: str, job: Job | None) -> Outcome:
+        """Out of fast hours: switch the account to relax (when allowed) and put the job back in the queue."""
+        outcome = Outcome(job_id=job.id if job else None)
+        account = get_account(self.table, account_id)
+        if self.fast_fallback_to_relax and account is not None:
+            set_mode(self.table, account_id, Mode.RELAX.value)
+            if self._new_job_id is not None:
+                now = now_ms()
+                outcome.follow_ups.append(
+                    Job(
+                        id=self._new_job_id(),
+                        kind=JobKind.SWITCH,
+                        bot=account.bot,
+                        account_id=account_id,
+                        options={"command": "relax"},
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        else:
+            set_health(self.table, account_id, Health.DISABLED, "Fast hours exhausted")
+        if job is not None and job.is_active:
+            queue_key = (
+                keys.account_queue_key(account_id)
+                if job.kind == JobKind.ACTION
+                else keys.pool_queue_key(job.bot.value, job.mode.value if job.mode else None)
+            )
+            if self.jobs.requeue(job, queue_key) is not None:
+                outcome.released_account = account_id if job.holds_slot else None
+        return outcome
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+
+    def _fail(self, job: Job, code: str, message: str, *, refund: bool = False) -> Outcome:
+        finished = self.jobs.finish(
+            job, JobStatus.FAILED, {"error": ErrorInfo(code=code, message=message).model_dump()}, refund=refund
+        )
+        if finished is None:
+            return Outcome(job_id=job.id)
+        return Outcome(
+            job_id=job.id, finished=JobStatus.FAILED, released_account=job.account_id if job.holds_slot else None
+        )
+
+
+def _mode(mode: str) -> Mode:
+    return Mode.RELAX if mode.startswith("relax") else Mode(mode)
+
+
+def _info_dict(info: AccountInfo) -> dict[str, Any]:
+    data = info.model_dump(exclude_none=True)
+    data["running_jobs"] = list(info.running_jobs)
+    return data

@@ -1,0 +1,124 @@
+"""Which job an event belongs to, using the keys Discord gives before ever looking at the prompt.
+
+Order (protocol notes §4): nonce -> job; interaction id (INTERACTION_SUCCESS id == later interaction_metadata.id);
+message id (the progress message); ``message_reference`` to a parent result (button results); and only then the
+prompt text, and only when exactly one active job on the account could match. Two active jobs with the same prompt
+on one channel are therefore never confused: they differ in nonce, interaction id and message id.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from mjapi.midjourney.models import Correlation, JobAction
+from mjapi.midjourney.prompt import split_prompt
+from mjapi.models import ACTIVE_STATUSES, Job, JobKind
+from mjapi.store.jobs import JobStore
+
+_ACTION_PREFIXES: dict[JobAction, tuple[str, ...]] = {
+    JobAction.UPSCALE: ("MJ::JOB::upsample",),
+    JobAction.VARIATION: (
+        "MJ::JOB::variation",
+        "MJ::JOB::low_variation",
+        "MJ::JOB::high_variation",
+        "MJ::Inpaint",
+        "MJ::RemixModal",
+    ),
+    JobAction.ZOOM: ("MJ::Outpaint", "MJ::CustomZoom", "MJ::OutpaintCustomZoomModal"),
+    JobAction.PAN: ("MJ::JOB::pan_", "MJ::PanModal"),
+    JobAction.IMAGINE: ("MJ::JOB::reroll", "MJ::ImagineModal", "MJ::Job::PicReader", "MJ::Job::PromptAnalyzer"),
+}
+
+
+def prompt_key(prompt: str | None) -> str:
+    """Compare prompts by their text, ignoring parameters the bot may add (``--v 7``) and link brackets."""
+    if not prompt:
+        return ""
+    parts = split_prompt(prompt)
+    return " ".join([*parts.image_urls, parts.text]).lower()
+
+
+def _index_of(custom_id: str | None) -> int | None:
+    if not custom_id:
+        return None
+    for part in custom_id.split("::"):
+        if part.isdigit() and 1 <= int(part) <= 4:
+            return int(part)
+    return None
+
+
+class _Lru(OrderedDict[str, str]):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self._size = size
+
+    def remember(self, key: str, value: str) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self._size:
+            self.popitem(last=False)
+
+
+class Correlator:
+    def __init__(self, jobs: JobStore, cache_size: int = 4096) -> None:
+        self.jobs = jobs
+        self._cache = _Lru(cache_size)
+
+    def remember(self, kind: str, key: str | None, job_id: str) -> None:
+        """Record ``key`` -> job durably (the next relay process needs it too) and in the local cache."""
+        if not key:
+            return
+        cache_key = f"{kind}:{key}"
+        if self._cache.get(cache_key) == job_id:
+            return
+        self.jobs.put_ref(kind, key, job_id)
+        self._cache.remember(cache_key, job_id)
+
+    def _lookup(self, kind: str, key: str | None) -> Job | None:
+        if not key:
+            return None
+        cache_key = f"{kind}:{key}"
+        job_id = self._cache.get(cache_key) or self.jobs.resolve_ref(kind, key)
+        if not job_id:
+            return None
+        self._cache.remember(cache_key, job_id)
+        return self.jobs.get(job_id)
+
+    def by_keys(self, corr: Correlation, *, nonce: str | None = None) -> Job | None:
+        """Direct keys only: nonce, interaction id, message id."""
+        return (
+            self._lookup("nonce", nonce or corr.nonce)
+            or self._lookup("interaction", corr.interaction_id)
+            or self._lookup("message", corr.message_id)
+        )
+
+    def child_of_reference(self, corr: Correlation, action: JobAction | None, index: int | None) -> Job | None:
+        """A button result: the active child of the referenced parent whose button matches the result's kind."""
+        parent = self._lookup("message", corr.referenced_message_id)
+        if parent is None or not parent.children:
+            return None
+        prefixes = _ACTION_PREFIXES.get(action) if action else None
+        candidates = [
+            c
+            for c in self.jobs.get_many(parent.children)
+            if c.status in ACTIVE_STATUSES
+            and c.kind == JobKind.ACTION
+            and (prefixes is None or (c.custom_id or "").startswith(prefixes))
+            and (index is None or _index_of(c.custom_id) in (None, index))
+        ]
+        if len(candidates) == 1:
+            return candidates[0]
+        unbound = [c for c in candidates if not c.message_id]
+        return unbound[0] if len(unbound) == 1 else None
+
+    def by_prompt(self, account_id: str, prompt: str | None, *, unbound_only: bool) -> Job | None:
+        """Last resort: the single active job on the account with this prompt (None when ambiguous)."""
+        key = prompt_key(prompt)
+        if not key:
+            return None
+        matches = [
+            j
+            for j in self.jobs.active(account_id)
+            if prompt_key(j.final_prompt or j.prompt) == key and (not unbound_only or not j.message_id)
+        ]
+        return matches[0] if len(matches) == 1 else None
