@@ -363,7 +363,8 @@ class JobStore:
                     "Key": {"pk": keys.job_pk(job.id), "sk": keys.JOB_SK},
                     "UpdateExpression": "SET #status = :queued, queue_key = :qk, holds_slot = :false, "
                     "progress = :zero, updated_at = :now, gsi2pk = :g2pk, gsi2sk = :g2sk, "
-                    "requeues = if_not_exists(requeues, :zero) + :one REMOVE account_id, nonce, message_id, interaction_id, channel_id, guild_id, preview_url",
+                    "requeues = if_not_exists(requeues, :zero) + :one "
+                    "REMOVE account_id, nonce, message_id, interaction_id, channel_id, guild_id, preview_url",
                     "ConditionExpression": f"#status IN ({', '.join(f':a{n}' for n in range(len(_ACTIVE)))}) "
                     "AND holds_slot = :held",
                     "ExpressionAttributeNames": {"#status": "status"},
