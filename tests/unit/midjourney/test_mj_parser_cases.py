@@ -1,0 +1,144 @@
+"""Parser behaviour beyond the fixtures: correlation sources, author filtering, noise, drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mjapi.midjourney import parse_dispatch, parse_message, parse_payload
+from mjapi.midjourney.constants import MIDJOURNEY_APPLICATION_ID, NIJI_APPLICATION_ID
+from mjapi.midjourney.custom_ids import ButtonAction
+from mjapi.midjourney.models import (
+    GridResult,
+    JobProgress,
+    JobStarted,
+    Notice,
+    SettingsResult,
+    Unrecognized,
+)
+
+H = "350fb24a-dd72-45f2-ade8-048379a2ed5a"
+U = "1097074882203303911"
+
+
+def _msg(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "1001",
+        "channel_id": "2002",
+        "author": {"id": MIDJOURNEY_APPLICATION_ID, "bot": True},
+        "content": f"**a frog** - <@{U}> (fast)",
+        "attachments": [{"id": "1", "url": f"https://cdn.discordapp.com/attachments/2/1/u_a_frog_{H}.png"}],
+    }
+    base.update(fields)
+    return base
+
+
+def test_interaction_without_metadata_and_metadata_user_id() -> None:
+    legacy = parse_message(_msg(interaction={"id": "77", "name": "imagine", "user": {"id": U}}))
+    assert (legacy.correlation.interaction_id, legacy.correlation.interaction_name) == ("77", "imagine")
+    modern = parse_message(_msg(interaction_metadata={"id": "78", "type": 2, "user_id": "55", "name": "imagine"}))
+    assert (modern.correlation.interaction_id, modern.correlation.user_id) == ("78", "55")
+
+
+def test_user_id_falls_back_to_the_mention() -> None:
+    assert parse_message(_msg()).correlation.user_id == U
+
+
+def test_referenced_message_without_reference_block() -> None:
+    event = parse_message(_msg(referenced_message={"id": "999"}))
+    assert event.correlation.referenced_message_id == "999"
+
+
+def test_author_filtering_and_custom_bot_ids() -> None:
+    human = parse_message(_msg(author={"id": U}))
+    assert isinstance(human, Unrecognized) and human.reason == "not_from_bot"
+    simulator_bot = parse_message(_msg(author={"id": "42"}), bot_ids=frozenset({"42"}))
+    assert isinstance(simulator_bot, GridResult)
+    partial_update = parse_message(_msg(author=None), source="MESSAGE_UPDATE")  # updates may omit the author
+    assert isinstance(partial_update, GridResult)
+
+
+def test_bot_kind_from_author_when_application_id_missing() -> None:
+    assert parse_message(_msg(author={"id": NIJI_APPLICATION_ID})).correlation.bot == "niji"
+    assert parse_message(_msg(author=None)).correlation.bot is None
+
+
+def test_snowflakes_sent_as_numbers_are_text() -> None:
+    event = parse_message(_msg(id=1001, channel_id=2002, nonce=3003, flags="64"))
+    assert (event.correlation.message_id, event.correlation.channel_id, event.correlation.nonce) == (
+        "1001",
+        "2002",
+        "3003",
+    )
+    assert event.correlation.flags == 64 and event.correlation.ephemeral
+
+
+def test_rating_and_bookmark_buttons_are_dropped() -> None:
+    rows = [
+        {
+            "type": 1,
+            "components": [
+                {"type": 2, "custom_id": f"MJ::JOB::upsample::1::{H}", "label": "U1", "style": 2},
+                {"type": 2, "custom_id": f"MJ::BOOKMARK::{H}", "emoji": {"name": "❤️"}, "style": 2},
+                {"type": 2, "custom_id": f"MJ::JOB::upsample::1::{H}::RATING::3", "style": 2},
+                {"type": 2, "style": 5, "url": "https://midjourney.com/jobs/x", "label": "Web"},
+                "garbage",
+            ],
+        },
+        {"type": 1, "components": "not a list"},
+    ]
+    event = parse_message(_msg(components=rows))
+    assert isinstance(event, GridResult)
+    assert [b.action for b in event.buttons] == [ButtonAction.UPSAMPLE]
+
+
+def test_job_line_without_image_is_progress_not_a_result() -> None:
+    event = parse_message(_msg(attachments=[]), source="MESSAGE_UPDATE")
+    assert isinstance(event, JobProgress) and event.percent is None and event.preview is None
+
+
+def test_identical_prompts_keep_distinct_keys() -> None:
+    first = parse_message(_msg(id="1", nonce="11", content=f"**same** - <@{U}> (Waiting to start)"))
+    second = parse_message(_msg(id="2", nonce="22", content=f"**same** - <@{U}> (Waiting to start)"))
+    assert isinstance(first, JobStarted) and isinstance(second, JobStarted)
+    assert (first.correlation.nonce, first.correlation.message_id) != (
+        second.correlation.nonce,
+        second.correlation.message_id,
+    )
+
+
+def test_video_interim_and_unknown_contents() -> None:
+    event = parse_message(_msg(content="Displaying...", attachments=[]))
+    assert isinstance(event, Unrecognized) and event.reason == "unknown_message" and event.content == "Displaying..."
+    empty = parse_message(_msg(content="", attachments=[]))
+    assert isinstance(empty, Unrecognized) and empty.content is None
+
+
+def test_notice_keeps_its_buttons_and_prompt() -> None:
+    embed = {"title": "Action needed to continue", "color": 16711680, "footer": {"text": "/imagine x y"}}
+    rows = [{"type": 1, "components": [{"type": 2, "custom_id": "MJ::Appeal::1", "label": "Appeal"}]}]
+    event = parse_message(_msg(content="", attachments=[], embeds=[embed], components=rows))
+    assert isinstance(event, Notice)
+    assert event.prompt == "x y" and event.buttons[0].label == "Appeal" and event.severity == "error"
+
+
+def test_settings_detected_from_buttons_alone() -> None:
+    rows = [
+        {
+            "type": 1,
+            "components": [{"type": 2, "custom_id": "MJ::Settings::RemixMode", "label": "Remix mode", "style": 2}],
+        }
+    ]
+    event = parse_message(_msg(content="Adjust your settings here.", attachments=[], components=rows))
+    assert isinstance(event, SettingsResult)
+    assert event.remix is False and event.enabled == ()
+
+
+def test_payload_shapes() -> None:
+    assert isinstance(parse_payload({"op": 11, "t": None, "d": None}), Unrecognized)
+    hello = parse_payload({"op": 10, "t": None, "s": None, "d": {"heartbeat_interval": 41250}})
+    assert isinstance(hello, Unrecognized) and hello.reason == "not_a_dispatch"
+    ready = parse_payload({"op": 0, "t": "READY", "s": 1, "d": {"session_id": "x"}})
+    assert isinstance(ready, Unrecognized) and ready.reason == "unhandled_dispatch"
+    bare = parse_payload({"t": "MESSAGE_CREATE", "d": _msg()})
+    assert isinstance(bare, GridResult)
+    assert parse_dispatch("MESSAGE_DELETE", None).kind == "message_deleted"

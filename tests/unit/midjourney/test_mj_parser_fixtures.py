@@ -1,0 +1,312 @@
+"""Every recorded dispatch in tests/fixtures/dispatches parses into the expected typed event."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mjapi.midjourney import parse_dispatch, parse_message, parse_payload
+from mjapi.midjourney.custom_ids import ButtonAction, ModalKind
+from mjapi.midjourney.models import EVENT_ADAPTER, Event
+from mjapi.midjourney.notices import AccountIssue, NoticeKind
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "dispatches"
+H = "350fb24a-dd72-45f2-ade8-048379a2ed5a"
+H2 = "8f2c6a0e-3b1d-4c57-9e6f-2d4b7a1c9e30"
+PROMPT = "glass frog on a lily pad, macro photography --ar 2:3 --v 6.0"
+USER = "1097074882203303911"
+NONCE = "1240589160442351616"
+IID = "1240589162912661514"
+GRID_MSG = "1240589442362523728"
+UPSCALE_MSG = "1240589170193723462"
+
+
+def _notice(kind: NoticeKind, fails: bool, issue: AccountIssue | None = None, **extra: Any) -> dict[str, Any]:
+    return {"kind": "notice", "notice": kind, "fails_job": fails, "account_issue": issue, **extra}
+
+
+# fixture name -> expected attribute values (dotted paths into the event)
+EXPECTED: dict[str, dict[str, Any]] = {
+    "imagine_waiting_to_start": {
+        "kind": "job_started",
+        "action": "imagine",
+        "prompt": PROMPT,
+        "correlation.nonce": NONCE,
+        "correlation.interaction_id": IID,
+        "correlation.interaction_name": "imagine",
+        "correlation.user_id": USER,
+        "correlation.message_id": "1240589170193723452",
+        "correlation.bot": "mj",
+    },
+    "imagine_progress_31_fast": {
+        "kind": "job_progress",
+        "percent": 31,
+        "mode": "fast",
+        "stealth": False,
+        "preview.filename": f"{H}_grid_0.webp",
+        "preview.width": 512,
+        "preview.content_type": "image/webp",
+        "correlation.job_hash": H,
+        "correlation.nonce": None,
+        "correlation.message_id": "1240589170193723452",
+    },
+    "imagine_progress_62_relaxed_stealth": {"kind": "job_progress", "percent": 62, "mode": "relax", "stealth": True},
+    "imagine_paused_relaxed": {"kind": "job_paused", "mode": "relax", "prompt": PROMPT},
+    "imagine_stopped": {"kind": "job_stopped", "prompt": PROMPT},
+    "progress_message_deleted": {"kind": "message_deleted", "id": "1240589170193723452"},
+    "imagine_grid_result": {
+        "kind": "grid_result",
+        "origin": "imagine",
+        "mode": "fast",
+        "prompt": PROMPT,
+        "images.0.width": 1792,
+        "images.0.height": 2688,
+        "images.0.size": 7349102,
+        "images.0.content_type": "image/png",
+        "images.0.job_hash": H,
+        "buttons.0.action": ButtonAction.UPSAMPLE,
+        "buttons.0.label": "U1",
+        "buttons.4.action": ButtonAction.REROLL,
+        "buttons.4.emoji": "🔄",
+        "buttons.8.action": ButtonAction.VARIATION,
+        "buttons.8.parsed.index": 4,
+        "correlation.job_hash": H,
+        "correlation.interaction_id": IID,
+    },
+    "imagine_grid_result_open_on_website": {"kind": "grid_result", "mode": "relax", "correlation.job_hash": H},
+    "blend_grid_result": {
+        "kind": "grid_result",
+        "action": "blend",
+        "origin": "blend",
+        "prompt": "<https://s.mj.run/Xg2Gq1TXMgc> <https://s.mj.run/pnvVhedeTbw> --ar 2:3 --v 5.1",
+    },
+    "niji_grid_result": {
+        "kind": "grid_result",
+        "mode": "turbo",
+        "correlation.bot": "niji",
+        "correlation.job_hash": H2,
+    },
+    "variation_prestart": {
+        "kind": "job_started",
+        "action": "variation",
+        "index": 1,
+        "prompt": PROMPT,
+        "correlation.referenced_message_id": GRID_MSG,
+    },
+    "upscale_prestart": {"kind": "job_started", "action": "upscale", "index": 2},
+    "upscale_legacy_image_2": {
+        "kind": "upscale_result",
+        "variant": "legacy",
+        "index": 2,
+        "mode": None,
+        "correlation.referenced_message_id": GRID_MSG,
+        "correlation.job_hash": H2,
+        "buttons.0.action": ButtonAction.UPSCALE_SUBTLE,
+        "buttons.1.action": ButtonAction.UPSCALE_CREATIVE,
+        "buttons.2.action": ButtonAction.VARY_SUBTLE,
+        "buttons.3.action": ButtonAction.VARY_STRONG,
+        "buttons.4.action": ButtonAction.VARY_REGION,
+        "buttons.5.action": ButtonAction.ZOOM_OUT,
+        "buttons.5.parsed.zoom_factor": 2.0,
+        "buttons.6.parsed.zoom_factor": 1.5,
+        "buttons.7.action": ButtonAction.CUSTOM_ZOOM,
+        "buttons.8.parsed.direction": "left",
+        "buttons.11.parsed.direction": "down",
+        "buttons.__len__": 12,  # the bookmark (noise) and the Web link button are left out
+    },
+    "upscale_progress_31": {"kind": "job_progress", "action": "upscale", "percent": 31, "correlation.job_hash": H2},
+    "upscale_subtle_result": {
+        "kind": "upscale_result",
+        "variant": "subtle",
+        "correlation.referenced_message_id": UPSCALE_MSG,
+        "buttons.0.action": ButtonAction.UPSCALE_CREATIVE,
+        "buttons.__len__": 1,
+    },
+    "upscale_4x_result": {"kind": "upscale_result", "variant": "4x", "mode": "fast", "correlation.job_hash": H},
+    "variation_strong_result": {"kind": "variation_result", "variant": "strong", "remix": False},
+    "remix_subtle_result": {
+        "kind": "variation_result",
+        "variant": "subtle",
+        "remix": True,
+        "mode": "relax",
+        "prompt": f"{PROMPT}, neon lights",
+    },
+    "variation_region_progress_45_turbo": {
+        "kind": "job_progress",
+        "action": "variation",
+        "variant": "region",
+        "percent": 45,
+        "mode": "turbo",
+    },
+    "zoom_out_result": {"kind": "zoom_result", "action": "zoom"},
+    "pan_left_result": {"kind": "pan_result", "direction": "left", "mode": "relax"},
+    "describe_started": {"kind": "job_started", "action": "describe", "correlation.nonce": "1240589160442351700"},
+    "describe_result": {
+        "kind": "describe_result",
+        "prompts.__len__": 4,
+        "prompts.0": "a green glass frog sitting on a lily pad, macro photography, shallow depth of field --ar 1:1",
+        "prompts.3": "macro shot of a glass frog, emerald tones, rainforest background --ar 1:1",
+        "image.width": 1024,
+        "buttons.0.action": ButtonAction.DESCRIBE_IMAGINE,
+        "buttons.4.action": ButtonAction.DESCRIBE_RETRY,
+        "buttons.5.action": ButtonAction.DESCRIBE_IMAGINE_ALL,
+        "correlation.job_hash": None,
+    },
+    "shorten_result": {
+        "kind": "shorten_result",
+        "prompts": (
+            "glass frog, lily pad, macro photography",
+            "glass frog, lily pad, macro",
+            "glass frog, lily pad",
+            "glass frog, macro",
+            "glass frog",
+        ),
+        "buttons.0.action": ButtonAction.SHORTEN_IMAGINE,
+        "buttons.5.action": ButtonAction.UNKNOWN,
+    },
+    "info_result": {
+        "kind": "info",
+        "info.subscription": "Pro (Active yearly, renews next on <t:1735689600>)",
+        "info.job_mode": "fast",
+        "info.visibility": "stealth",
+        "info.fast_time_remaining_hours": 29.57,
+        "info.fast_time_total_hours": 30.0,
+        "info.fast_time_remaining_percent": 98.58,
+        "info.lifetime_images": 1102,
+        "info.lifetime_hours": 17.71,
+        "info.relaxed_images": 19,
+        "info.relaxed_hours": 0.29,
+        "info.queued_jobs_fast": 0,
+        "info.queued_jobs_relax": 2,
+        "info.running_jobs": (),
+        "correlation.ephemeral": True,
+    },
+    "relax_switched": {"kind": "mode_switched", "mode": "relax"},
+    "fast_switched": {"kind": "mode_switched", "mode": "fast"},
+    "turbo_switched": {"kind": "mode_switched", "mode": "turbo"},
+    "prefer_remix_on": {"kind": "remix_toggled", "enabled": True},
+    "settings_panel": {
+        "kind": "settings",
+        "remix": True,
+        "mode": "fast",
+        "high_variability": False,
+        "raw_style": True,
+        "selects.0.custom_id": "MJ::Settings::VersionSelector",
+        "selects.0.selected": ("6.0",),
+        "correlation.flags": 64,
+    },
+    "seed_dm": {"kind": "seed", "job_hash": H, "seed": 3271869524, "correlation.guild_id": None},
+    "notice_job_queued": _notice(NoticeKind.JOB_QUEUED, False, severity="warning", prompt=PROMPT),
+    "notice_queue_full": _notice(NoticeKind.QUEUE_FULL, True, severity="error", **{"correlation.nonce": NONCE}),
+    "notice_banned_prompt": _notice(NoticeKind.BANNED_PROMPT, True, prompt=PROMPT),
+    "notice_banned_image_prompt": _notice(NoticeKind.BANNED_IMAGE_PROMPT, True),
+    "notice_invalid_parameter": _notice(NoticeKind.INVALID_PARAMETER, True, prompt="a frog --foo 3"),
+    "notice_invalid_link": _notice(NoticeKind.INVALID_LINK, True),
+    "notice_invalid_request": _notice(NoticeKind.INVALID_REQUEST, True),
+    "notice_empty_prompt": _notice(NoticeKind.EMPTY_PROMPT, True, prompt="--ar 2:3"),
+    "notice_credits_exhausted": _notice(NoticeKind.CREDITS_EXHAUSTED, True, AccountIssue.FAST_TIME_EXHAUSTED),
+    "notice_action_needed_to_continue": _notice(NoticeKind.MODERATION, True, AccountIssue.PENDING_MOD),
+    "notice_pending_mod_message": _notice(NoticeKind.PENDING_MOD, True, AccountIssue.PENDING_MOD),
+    "notice_captcha_action_required": _notice(
+        NoticeKind.CAPTCHA, True, AccountIssue.CAPTCHA, **{"buttons.0.action": ButtonAction.CAPTCHA}
+    ),
+    "notice_please_complete_task": _notice(NoticeKind.CAPTCHA, True, AccountIssue.CAPTCHA),
+    "notice_subscription_required": _notice(NoticeKind.SUBSCRIPTION_REQUIRED, True, AccountIssue.SUBSCRIPTION),
+    "notice_subscription_paused": _notice(NoticeKind.SUBSCRIPTION_PAUSED, True, AccountIssue.SUBSCRIPTION),
+    "notice_plan_cancelled": _notice(NoticeKind.PLAN_CANCELLED, True, AccountIssue.SUBSCRIPTION),
+    "notice_blocked": _notice(NoticeKind.BLOCKED, True, AccountIssue.BANNED),
+    "notice_job_action_restricted": _notice(NoticeKind.JOB_ACTION_RESTRICTED, True),
+    "notice_image_filter": _notice(NoticeKind.IMAGE_FILTER, True, **{"correlation.source": "MESSAGE_UPDATE"}),
+    "notice_output_filter": _notice(NoticeKind.OUTPUT_FILTER, True, **{"correlation.source": "MESSAGE_UPDATE"}),
+    "notice_could_not_complete": _notice(NoticeKind.COULD_NOT_COMPLETE, True),
+    "notice_duplicate_images": _notice(NoticeKind.DUPLICATE_IMAGES, True, prompt=None, footer="/blend"),
+    "notice_tos_not_accepted": _notice(NoticeKind.TOS_NOT_ACCEPTED, True, AccountIssue.TOS),
+    "notice_unknown_error_embed": _notice(NoticeKind.UNKNOWN_ERROR, True, title="Something unexpected", color=16711680),
+    "failed_content": _notice(NoticeKind.FAILED, True, severity="error", **{"correlation.nonce": NONCE}),
+    "user_message_not_from_bot": {"kind": "unrecognized", "reason": "not_from_bot", "content": "hello from a human"},
+    "interaction_create": {"kind": "interaction_created", "id": IID, "nonce": NONCE},
+    "interaction_success": {
+        "kind": "interaction_succeeded",
+        "id": IID,
+        "nonce": NONCE,
+        "correlation.interaction_id": IID,
+    },
+    "interaction_failure_timeout": {"kind": "interaction_failed", "reason_code": 2, "nonce": NONCE},
+    "interaction_modal_create_remix": {
+        "kind": "modal",
+        "id": "1240589162912663000",
+        "modal.kind": ModalKind.REMIX,
+        "modal.job_hash": H,
+        "modal.index": 1,
+        "modal.strong": False,
+        "modal.text_input_id": "MJ::RemixModal::new_prompt",
+        "text_inputs.0.custom_id": "MJ::RemixModal::new_prompt",
+        "text_inputs.0.value": PROMPT,
+        "correlation.bot": "mj",
+        "correlation.job_hash": H,
+    },
+    "interaction_iframe_modal_create_inpaint": {
+        "kind": "iframe_modal",
+        "purpose": "inpaint",
+        "modal.kind": ModalKind.IFRAME,
+        "modal.token": "U3NrOeTDrxe1JF3Xe0zdAtAQ5N4pOjkF",
+        "modal_size": 2,
+    },
+    "interaction_iframe_modal_create_captcha": {"kind": "iframe_modal", "purpose": "captcha"},
+}
+
+
+def _load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    return data
+
+
+def _resolve(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if part == "__len__":
+            return len(obj)
+        obj = obj[int(part)] if isinstance(obj, tuple | list) else getattr(obj, part)
+    return obj
+
+
+def test_every_fixture_has_expectations() -> None:
+    names = {path.stem for path in FIXTURES.glob("*.json")}
+    assert names == set(EXPECTED), f"missing: {names - set(EXPECTED)}, stale: {set(EXPECTED) - names}"
+
+
+def test_fixtures_are_gateway_dispatch_frames() -> None:
+    for path in sorted(FIXTURES.glob("*.json")):
+        frame = json.loads(path.read_text(encoding="utf-8"))
+        assert frame["op"] == 0 and isinstance(frame["t"], str) and isinstance(frame["s"], int), path.name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_parses_to_expected_event(name: str) -> None:
+    frame = _load(name)
+    event = parse_dispatch(frame["t"], frame["d"])
+    for path, expected in EXPECTED[name].items():
+        assert _resolve(event, path) == expected, f"{name}: {path}"
+    assert event.correlation.source == frame["t"]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_event_json_round_trip(name: str) -> None:
+    frame = _load(name)
+    event = parse_payload(frame)
+    dumped = EVENT_ADAPTER.dump_json(event)
+    again: Event = EVENT_ADAPTER.validate_json(dumped)
+    assert again == event
+
+
+@pytest.mark.parametrize("name", sorted(n for n in EXPECTED if _load(n)["t"] in ("MESSAGE_CREATE", "MESSAGE_UPDATE")))
+def test_rest_message_object_gives_same_event(name: str) -> None:
+    """A message fetched over REST (no gateway envelope) parses like its dispatch, with source REST."""
+    frame = _load(name)
+    via_rest = parse_message(frame["d"])
+    via_gateway = parse_dispatch(frame["t"], frame["d"])
+    assert via_rest.kind == via_gateway.kind
+    assert via_rest.correlation.source == "REST"
+    assert via_rest.model_dump(exclude={"correlation"}) == via_gateway.model_dump(exclude={"correlation"})
