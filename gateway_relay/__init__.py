@@ -1,0 +1,1 @@
+"""The gateway relay: one Discord gateway session per account, turning the bot's messages into job updates."""

@@ -135,3 +135,40 @@ def set_info(table: Table, account_id: str, info: dict[str, Any]) -> None:
         condition="attribute_exists(pk)",
         vals={":i": info, ":now": now_ms()},
     )
+
+
+def set_health_if(
+    table: Table, account_id: str, health: Health, *, expected: Health, reason: str | None = None
+) -> bool:
+    """Change health only from ``expected`` (e.g. ok <-> disconnected must not overwrite a captcha)."""
+    try:
+        table.update(
+            keys.account_pk(account_id),
+            ACCOUNT_SK,
+            "SET health = :h, health_reason = :r, health_changed_at = :now",
+            condition="health = :expected",
+            vals={":h": health.value, ":r": reason or "", ":now": now_ms(), ":expected": expected.value},
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def save_gateway_resume(table: Table, account_id: str, state: dict[str, Any] | None) -> None:
+    """Persist what a restarted relay needs to RESUME this account's session (and get the missed events)."""
+    if state is None:
+        table.update(keys.account_pk(account_id), ACCOUNT_SK, "REMOVE gateway_resume", condition="attribute_exists(pk)")
+        return
+    table.update(
+        keys.account_pk(account_id),
+        ACCOUNT_SK,
+        "SET gateway_resume = :s",
+        condition="attribute_exists(pk)",
+        vals={":s": {**state, "saved_at": now_ms()}},
+    )
+
+
+def load_gateway_resume(table: Table, account_id: str) -> dict[str, Any] | None:
+    item = table.get(keys.account_pk(account_id), ACCOUNT_SK)
+    state = item.get("gateway_resume") if item else None
+    return dict(state) if isinstance(state, dict) else None

@@ -1,0 +1,50 @@
+"""One relay per account: a lease item in the table, renewed while the session runs.
+
+Fargate's deployment settings already stop the old task first; the lease makes two gateway sessions on one account
+impossible even when an operator starts a second relay by hand, or a killed task's replacement starts early.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from mjapi.clock import now_ms
+from mjapi.store.table import ConditionFailed, Table
+
+LEASE_SK = "LEASE"
+
+
+def _pk(account_id: str) -> str:
+    return f"LEASE#{account_id}"
+
+
+def acquire(table: Table, account_id: str, owner: str, seconds: float) -> bool:
+    now = now_ms()
+    try:
+        table.put(
+            {
+                "pk": _pk(account_id),
+                "sk": LEASE_SK,
+                "owner": owner,
+                "lease_until": now + int(seconds * 1000),
+                "expires_at": now // 1000 + int(seconds) + 3600,
+            },
+            condition="attribute_not_exists(pk) OR lease_until < :now OR #owner = :me",
+            names={"#owner": "owner"},
+            vals={":now": now, ":me": owner},
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def release(table: Table, account_id: str, owner: str) -> None:
+    with contextlib.suppress(ConditionFailed):
+        table.update(
+            _pk(account_id),
+            LEASE_SK,
+            "SET lease_until = :zero",
+            condition="#owner = :me",
+            names={"#owner": "owner"},
+            vals={":zero": 0, ":me": owner},
+        )

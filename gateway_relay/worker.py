@@ -1,0 +1,330 @@
+"""One account inside the relay: its lease, its gateway connection, and the ordered processing of its events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+
+from gateway_relay import lease
+from gateway_relay.connection import ConnectionHooks, GatewayConnection
+from gateway_relay.settings import RelaySettings
+from mjapi.discord.gateway import (
+    ClientIdentity,
+    Dispatch,
+    Fatal,
+    GatewayConfig,
+    GatewaySession,
+    ResumeState,
+    SessionReady,
+    SessionResumed,
+)
+from mjapi.discord.rest import DiscordError, DiscordRest
+from mjapi.midjourney import parse_dispatch, parse_message
+from mjapi.midjourney.models import Event, Unrecognized
+from mjapi.models import AccountConfig, Health
+from mjapi.service.context import Context
+from mjapi.service.submitter import default_rest_factory
+from mjapi.store.accounts import (
+    load_gateway_resume,
+    set_health,
+    set_health_if,
+    set_session,
+)
+from mjapi.store.accounts import (
+    save_gateway_resume as save_resume,
+)
+from mjapi.tracking.applier import EventApplier, Outcome
+
+logger = logging.getLogger(__name__)
+
+# Dispatches that can concern a job; everything else (presence, typing, guild updates...) is dropped early.
+RELEVANT = frozenset(
+    {
+        "MESSAGE_CREATE",
+        "MESSAGE_UPDATE",
+        "MESSAGE_DELETE",
+        "INTERACTION_CREATE",
+        "INTERACTION_SUCCESS",
+        "INTERACTION_FAILURE",
+        "INTERACTION_MODAL_CREATE",
+        "INTERACTION_IFRAME_MODAL_CREATE",
+    }
+)
+
+OutcomeHandler = Callable[[str, Outcome], Any]
+
+
+class AccountWorker:
+    def __init__(
+        self,
+        config: AccountConfig,
+        ctx: Context,
+        settings: RelaySettings,
+        applier: EventApplier,
+        on_outcome: OutcomeHandler,
+        gateway_url: str,
+    ) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.settings = settings
+        self.applier = applier
+        self.on_outcome = on_outcome
+        self.gateway_url = gateway_url
+        self.events: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        self.connection: GatewayConnection | None = None
+        self.user_id: str | None = None
+        self.dm_channels: set[str] = set()
+        self.processed = 0
+        self.fatal: str | None = None
+        self._resume_saved_at = 0.0
+        self._disconnect_timer: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    @property
+    def account_id(self) -> str:
+        return self.config.id
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        if not await self._acquire_lease():
+            return
+        consumer = asyncio.create_task(self._consume(), name=f"events-{self.account_id}")
+        renewer = asyncio.create_task(self._renew_lease(), name=f"lease-{self.account_id}")
+        try:
+            resume = await asyncio.to_thread(self._load_resume)
+            identity = ClientIdentity(token=self.config.token.get_secret_value())
+            if self.config.user_agent:
+                identity = ClientIdentity(token=self.config.token.get_secret_value(), user_agent=self.config.user_agent)
+            session = GatewaySession(
+                GatewayConfig(
+                    identity=identity,
+                    gateway_url=self.gateway_url,
+                    zlib_stream=self.settings.zlib_stream,
+                ),
+                resume=resume,
+            )
+            hooks = ConnectionHooks(
+                on_dispatch=self._on_dispatch,
+                on_ready=self._on_ready,
+                on_resumed=self._on_resumed,
+                on_fatal=self._on_fatal,
+                on_disconnect=self._on_disconnect,
+            )
+            self.connection = GatewayConnection(
+                self.account_id, session, hooks, proxy=self.config.proxy, user_agent=self.config.user_agent
+            )
+            await self.connection.run()
+        finally:
+            self.events.put_nowait(None)
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+            if self._disconnect_timer:
+                self._disconnect_timer.cancel()
+            await asyncio.to_thread(self._persist_resume)
+            await asyncio.to_thread(lease.release, self.ctx.table, self.account_id, self.settings.owner_id)
+
+    async def stop(self) -> None:
+        """Graceful: close resumably (a successor can RESUME and receive what happens meanwhile)."""
+        self._stopping = True
+        if self.connection is not None:
+            await self.connection.stop(keep_session=True)
+
+    async def _acquire_lease(self) -> bool:
+        while not self._stopping:
+            if await asyncio.to_thread(
+                lease.acquire, self.ctx.table, self.account_id, self.settings.owner_id, self.settings.lease_seconds
+            ):
+                return True
+            logger.warning("account %s is held by another relay; waiting for its lease", self.account_id)
+            await asyncio.sleep(max(1.0, self.settings.lease_seconds / 3))
+        return False
+
+    async def _renew_lease(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_seconds / 3)
+            held = await asyncio.to_thread(
+                lease.acquire, self.ctx.table, self.account_id, self.settings.owner_id, self.settings.lease_seconds
+            )
+            if not held:
+                logger.error("account %s: lease lost to another relay; stopping this session", self.account_id)
+                await self.stop()
+                return
+
+    # -- resume state ---------------------------------------------------------------------------------------------
+
+    def _load_resume(self) -> ResumeState | None:
+        saved = load_gateway_resume(self.ctx.table, self.account_id)
+        if not saved or not saved.get("session_id"):
+            return None
+        age = time.time() - int(saved.get("saved_at", 0)) / 1000
+        if age > self.settings.resume_max_age_seconds:
+            return None
+        seq = saved.get("seq")
+        return ResumeState(
+            session_id=str(saved["session_id"]),
+            seq=int(seq) if seq is not None else None,
+            resume_gateway_url=saved.get("resume_gateway_url") or None,
+        )
+
+    def _persist_resume(self) -> None:
+        state = self.connection.session.resume_state if self.connection else None
+        with contextlib.suppress(Exception):
+            save_resume(
+                self.ctx.table,
+                self.account_id,
+                {"session_id": state.session_id, "seq": state.seq, "resume_gateway_url": state.resume_gateway_url}
+                if state
+                else None,
+            )
+
+    def _maybe_persist_resume(self) -> None:
+        now = time.monotonic()
+        if now - self._resume_saved_at >= self.settings.resume_save_interval_seconds:
+            self._resume_saved_at = now
+            self._persist_resume()
+
+    # -- connection hooks -----------------------------------------------------------------------------------------
+
+    async def _on_dispatch(self, dispatch: Dispatch) -> None:
+        if dispatch.t == "READY":
+            data = dispatch.d if isinstance(dispatch.d, dict) else {}
+            self.dm_channels = {str(c.get("id")) for c in data.get("private_channels", []) if isinstance(c, dict)}
+        if dispatch.t == "CHANNEL_CREATE" and isinstance(dispatch.d, dict) and dispatch.d.get("type") == 1:
+            self.dm_channels.add(str(dispatch.d.get("id")))
+        if dispatch.t in RELEVANT:
+            self.events.put_nowait(("dispatch", dispatch))
+
+    async def _on_ready(self, ready: SessionReady) -> None:
+        self.user_id = ready.user_id
+        self._cancel_disconnect_timer()
+        await asyncio.to_thread(self._published, ready.session_id)
+        self.events.put_nowait(("catch_up", None))
+
+    async def _on_resumed(self, resumed: SessionResumed) -> None:
+        self._cancel_disconnect_timer()
+        await asyncio.to_thread(self._published, resumed.session_id)
+
+    def _published(self, session_id: str) -> None:
+        set_session(self.ctx.table, self.account_id, session_id)
+        set_health_if(self.ctx.table, self.account_id, Health.OK, expected=Health.DISCONNECTED)
+        self._persist_resume()
+
+    async def _on_fatal(self, fatal: Fatal) -> None:
+        self.fatal = fatal.reason
+        health = Health.BAD_TOKEN if fatal.reason == "bad_token" else Health.DISABLED
+        logger.error("account %s: gateway session ended for good (%s)", self.account_id, fatal.reason)
+        await asyncio.to_thread(set_health, self.ctx.table, self.account_id, health, f"gateway: {fatal.reason}")
+        await asyncio.to_thread(save_resume, self.ctx.table, self.account_id, None)
+
+    async def _on_disconnect(self) -> None:
+        if self._stopping:
+            return
+        self._cancel_disconnect_timer()
+        self._disconnect_timer = asyncio.create_task(self._mark_disconnected())
+
+    async def _mark_disconnected(self) -> None:
+        """A short drop is resumed without losing events; only a long one takes the account out of rotation."""
+        await asyncio.sleep(self.settings.disconnected_after_seconds)
+        if self.connection is not None and not self.connection.connected:
+            await asyncio.to_thread(
+                set_health_if,
+                self.ctx.table,
+                self.account_id,
+                Health.DISCONNECTED,
+                expected=Health.OK,
+                reason="gateway disconnected",
+            )
+
+    def _cancel_disconnect_timer(self) -> None:
+        if self._disconnect_timer is not None:
+            self._disconnect_timer.cancel()
+            self._disconnect_timer = None
+
+    # -- events ---------------------------------------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        """Apply this account's events strictly in order (progress before result, start before progress)."""
+        while True:
+            item = await self.events.get()
+            if item is None:
+                return
+            kind, payload = item
+            try:
+                if kind == "catch_up":
+                    await self._catch_up()
+                    continue
+                dispatch: Dispatch = payload
+                event = parse_dispatch(dispatch.t, dispatch.d)
+                await self._apply(event)
+                await asyncio.to_thread(self._maybe_persist_resume)
+            except Exception:
+                logger.exception("account %s: failed to apply an event", self.account_id)
+
+    async def _apply(self, event: Event) -> None:
+        if not self._mine(event):
+            return
+        outcome = await asyncio.to_thread(self.applier.apply, self.account_id, event)
+        self.processed += 1
+        if outcome.finished or outcome.released_account or outcome.follow_ups:
+            await self.on_outcome(self.account_id, outcome)
+
+    def _mine(self, event: Event) -> bool:
+        """Events of this account's channel (or its DMs with the bots), invoked by this user when Discord says so."""
+        if isinstance(event, Unrecognized) and event.reason == "not_from_bot":
+            return False
+        corr = event.correlation
+        if corr.channel_id and corr.channel_id != self.config.channel_id and corr.channel_id not in self.dm_channels:
+            return False
+        return not (corr.user_id and self.user_id and corr.user_id != self.user_id)
+
+    async def _catch_up(self) -> None:
+        """After a fresh session (no resume), read the channel's recent messages: results that arrived while no
+        relay was listening still reach their jobs (idempotently)."""
+        if self.settings.catch_up_messages <= 0:
+            return
+        try:
+            messages = await asyncio.to_thread(self._recent_messages)
+        except DiscordError as exc:
+            logger.info("account %s: catch-up skipped (%s)", self.account_id, exc.status)
+            return
+        for message in reversed(messages):
+            await self._apply(parse_message(message, source="REST"))
+
+    def _recent_messages(self) -> list[dict[str, Any]]:
+        with default_rest_factory(self.config) as rest:
+            return rest.messages(self.config.channel_id, limit=self.settings.catch_up_messages)
+
+
+def make_refresher(config: AccountConfig) -> Callable[[Sequence[str]], dict[str, str]]:
+    """Re-sign expired Discord attachment links with the account's token."""
+
+    def refresh(urls: Sequence[str]) -> dict[str, str]:
+        with default_rest_factory(config) as rest:
+            try:
+                return rest.refresh_urls(list(urls))
+            except DiscordError:
+                return {}
+
+    return refresh
+
+
+def discover_gateway_url(config: AccountConfig, override: str | None) -> str:
+    if override:
+        return override
+    rest: DiscordRest = default_rest_factory(config)
+    try:
+        return rest.gateway_url()
+    except (DiscordError, httpx.HTTPError, KeyError):
+        return "wss://gateway.discord.gg"
+    finally:
+        rest.close()
