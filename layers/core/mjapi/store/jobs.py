@@ -305,8 +305,7 @@ class JobStore:
                 "updated_at": now,
                 "holds_slot": False,
             }
-            expression, names, vals = _set_expression(updates)
-            expression += " REMOVE gsi2pk, gsi2sk"
+            expression, names, vals = _set_expression(updates, remove=("gsi2pk", "gsi2sk"))
             names["#cur"] = "status"
             if current.status == JobStatus.QUEUED:
                 condition = "#cur = :cur_queued"
@@ -402,11 +401,14 @@ class JobStore:
         )
 
 
-def _set_expression(fields: Mapping[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+def _set_expression(
+    fields: Mapping[str, Any], remove: Sequence[str] = ()
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """``SET`` every field with a value and ``REMOVE`` the ``None`` ones (plus ``remove``), in one expression."""
     names: dict[str, str] = {}
     vals: dict[str, Any] = {}
     parts: list[str] = []
-    removes: list[str] = []
+    removes: list[str] = list(remove)
     for n, (name, value) in enumerate(fields.items()):
         names[f"#f{n}"] = name
         if value is None:
