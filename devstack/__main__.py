@@ -1,0 +1,75 @@
+"""``python -m devstack`` (``make run``): start the offline stack and print its URLs and admin key."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from devstack.stack import StackOptions, start_stack
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="API port (0 picks a free one)")
+    parser.add_argument("--accounts", type=Path, help="JSON file of real Discord accounts (default: the simulator)")
+    parser.add_argument("--sim-speed", type=float, default=10.0, help="simulator speed factor (jobs x times faster)")
+    parser.add_argument("--sim-seed", type=int, default=0)
+    parser.add_argument("--no-relay", action="store_true", help="do not start the gateway relay")
+    parser.add_argument("--json", action="store_true", help="print one JSON line instead of the banner")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    stack = start_stack(
+        StackOptions(
+            host=args.host,
+            port=args.port,
+            accounts_file=args.accounts,
+            sim_speed=args.sim_speed,
+            sim_seed=args.sim_seed,
+            relay=not args.no_relay,
+        )
+    )
+    info = stack.info()
+    if args.json:
+        print(json.dumps(info), flush=True)
+    else:
+        print(_banner(info), flush=True)
+
+    done = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    done.wait()
+    stack.stop()
+    return 0
+
+
+def _banner(info: dict[str, object]) -> str:
+    api, key = info["api"], info["admin_key"]
+    accounts = info["accounts"]
+    lines = [
+        "mjapi offline stack is up",
+        f"  API        {api}   (Swagger UI: {info['docs']})",
+        f"  CDN        {info['cdn']}",
+        f"  AWS (moto) {info['aws_endpoint']}",
+        f"  Simulator  {info['simulator'] or 'off (real Discord accounts)'}",
+        f"  Admin key  {key}",
+        f"  Accounts   {json.dumps(accounts)}",
+        "",
+        "Try it:",
+        f"  TOKEN=$(curl -s -H 'x-admin-key: {key}' '{api}/midjourney/create_token?count=10&days=1' | jq -r .token)",
+        f'  JOB=$(curl -s "{api}/midjourney/imagine?token=$TOKEN&prompt=a+glass+frog" | jq -r .id)',
+        f'  curl -s "{api}/midjourney/job?token=$TOKEN&id=$JOB" | jq',
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""The whole offline stack on one machine: moto (DynamoDB, S3, Secrets Manager), the API through the real Lambda
+handler, the gateway relay, the dispatcher schedule, and - without real accounts - the Discord/Midjourney simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import logging
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.aws_local import LocalAws, create_bucket, create_table, put_secret, start_moto, use_fake_credentials
+from devstack.cdn import CDN_PREFIX, serve_cdn
+from devstack.lambda_adapter import LambdaHttpServer
+
+logger = logging.getLogger(__name__)
+
+TABLE = "mjapi"
+BUCKET = "mjapi-images"
+SECRET_NAME = "mjapi/accounts"  # noqa: S105 - a secret name, not a secret
+
+
+@dataclass
+class StackOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    accounts_file: Path | None = None  # real Discord accounts; without it the simulator is used
+    sim_speed: float = 10.0
+    sim_seed: int = 0
+    sim_accounts: int = 2
+    relay: bool = True
+    dispatcher_interval: float = 5.0
+    admin_key: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunningStack:
+    api_url: str
+    admin_key: str
+    moto: LocalAws
+    api: LambdaHttpServer
+    simulator: Any | None
+    relay_thread: threading.Thread | None
+    relay_stop: Any | None
+    dispatcher_stop: threading.Event
+    accounts: list[dict[str, Any]]
+
+    def info(self) -> dict[str, Any]:
+        sim = self.simulator
+        return {
+            "api": self.api_url,
+            "docs": f"{self.api_url}/docs",
+            "openapi": f"{self.api_url}/openapi.json",
+            "cdn": f"{self.api_url}{CDN_PREFIX.rstrip('/')}",
+            "aws_endpoint": self.moto.endpoint,
+            "admin_key": self.admin_key,
+            "simulator": sim.urls.base if sim is not None else None,
+            "accounts": [{k: v for k, v in a.items() if k != "token"} for a in self.accounts],
+        }
+
+    def stop(self) -> None:
+        self.dispatcher_stop.set()
+        if self.relay_stop is not None:
+            self.relay_stop()
+        if self.relay_thread is not None:
+            self.relay_thread.join(timeout=20)
+        self.api.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
+        self.moto.stop()
+
+
+def _simulated_accounts(options: StackOptions) -> tuple[Any, list[dict[str, Any]]]:
+    from simulator import SimulatorThread
+
+    sim = SimulatorThread(seed=options.sim_seed, speed=options.sim_speed)
+    sim.start()
+    accounts = []
+    for n in range(options.sim_accounts):
+        mode = "fast" if n % 2 == 0 else "relax"
+        acct = sim.add_account(name=f"demo{n + 1}", mode=mode)
+        accounts.append(
+            {
+                "id": f"demo{n + 1}",
+                "token": acct.token,
+                "channel_id": acct.channel_id,
+                "guild_id": acct.guild_id,
+                "mode": mode,
+                "bot": "mj",
+                "concurrency": 3,
+            }
+        )
+    return sim, accounts
+
+
+def start_stack(options: StackOptions) -> RunningStack:
+    moto = start_moto()
+    use_fake_credentials(moto.endpoint)
+    create_table(moto.endpoint, TABLE)
+    create_bucket(moto.endpoint, BUCKET)
+
+    simulator: Any | None = None
+    if options.accounts_file:
+        raw = json.loads(options.accounts_file.read_text(encoding="utf-8"))
+        accounts = raw["accounts"] if isinstance(raw, dict) else raw
+    else:
+        simulator, accounts = _simulated_accounts(options)
+    admin_key = options.admin_key or secrets.token_urlsafe(24)
+    secret_arn = put_secret(moto.endpoint, SECRET_NAME, {"admin_key": admin_key, "accounts": accounts})
+
+    api = LambdaHttpServer(lambda e, c: _handler()(e, c), options.host, options.port, {CDN_PREFIX: serve_cdn})
+    env = {
+        "MJAPI_TABLE_NAME": TABLE,
+        "MJAPI_BUCKET_NAME": BUCKET,
+        "MJAPI_SECRET_ARN": secret_arn,
+        "MJAPI_SECRETS_CACHE_SECONDS": "5",
+        "MJAPI_CDN_BASE_URL": f"{api.url}{CDN_PREFIX.rstrip('/')}",
+        "POWERTOOLS_SERVICE_NAME": "mjapi",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+    }
+    if simulator is not None:
+        env["MJAPI_DISCORD_API_BASE"] = simulator.urls.rest
+        env["MJAPI_DISCORDSAYS_BASE"] = simulator.urls.discordsays
+        env["MJAPI_RELAY_GATEWAY_URL"] = simulator.urls.gateway
+    env.update(options.extra_env)
+    os.environ.update(env)
+    _reset_process_caches()
+
+    from mjapi.service.context import Context
+    from mjapi.store.accounts import sync_accounts
+
+    ctx = Context.current()
+    sync_accounts(ctx.table, ctx.secrets.accounts)
+    api.start()
+
+    relay_thread, relay_stop = _start_relay() if options.relay else (None, None)
+    dispatcher_stop = threading.Event()
+    threading.Thread(
+        target=_dispatcher_schedule,
+        args=(dispatcher_stop, options.dispatcher_interval),
+        name="dispatcher",
+        daemon=True,
+    ).start()
+    return RunningStack(
+        api_url=api.url,
+        admin_key=admin_key,
+        moto=moto,
+        api=api,
+        simulator=simulator,
+        relay_thread=relay_thread,
+        relay_stop=relay_stop,
+        dispatcher_stop=dispatcher_stop,
+        accounts=accounts,
+    )
+
+
+def _handler() -> Any:
+    return importlib.import_module("functions.api.app").lambda_handler
+
+
+def _reset_process_caches() -> None:
+    from mjapi import aws
+    from mjapi.secrets import clear_secrets_cache
+    from mjapi.settings import get_settings
+
+    get_settings.cache_clear()
+    clear_secrets_cache()
+    aws.reset_clients()
+
+
+def _start_relay() -> tuple[threading.Thread, Any]:
+    """The relay on its own event loop in a thread (in AWS it is its own Fargate task)."""
+    from gateway_relay.relay import Relay
+
+    ready = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def run() -> None:
+        async def main() -> None:
+            relay = Relay()
+            holder["relay"], holder["loop"] = relay, asyncio.get_running_loop()
+            ready.set()
+            await relay.run()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=run, name="relay", daemon=True)
+    thread.start()
+    ready.wait(timeout=10)
+
+    def stop() -> None:
+        loop, relay = holder.get("loop"), holder.get("relay")
+        if loop is not None and relay is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(relay.request_stop)
+
+    return thread, stop
+
+
+def _dispatcher_schedule(stop: threading.Event, interval: float) -> None:
+    """Stand-in for the EventBridge schedule: run the dispatcher Lambda's handler every ``interval`` seconds."""
+    from devstack.lambda_adapter import LambdaContextStub
+
+    handler = importlib.import_module("functions.dispatcher.app").lambda_handler
+    while not stop.wait(interval):
+        try:
+            handler({"source": "aws.events", "detail-type": "Scheduled Event"}, LambdaContextStub())
+        except Exception:
+            logger.exception("dispatcher run failed")
