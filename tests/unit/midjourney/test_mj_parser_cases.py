@@ -142,3 +142,17 @@ def test_payload_shapes() -> None:
     bare = parse_payload({"t": "MESSAGE_CREATE", "d": _msg()})
     assert isinstance(bare, GridResult)
     assert parse_dispatch("MESSAGE_DELETE", None).kind == "message_deleted"
+
+
+def test_error_embeds_win_over_the_command_they_answer() -> None:
+    """An "Invalid link" answering /describe, or "Subscription required" answering /info, is a notice."""
+    for name, title in (("describe", "Invalid link"), ("info", "Subscription required"), ("shorten", "Banned prompt")):
+        embed = {"title": title, "description": "**Why**: because", "color": 16711680}
+        meta = {"id": "9", "name": name, "type": 2}
+        event = parse_message(_msg(content="", attachments=[], embeds=[embed], interaction_metadata=meta))
+        assert isinstance(event, Notice), name
+    unknown = {"title": "Something odd", "description": "1️⃣ a", "color": 16711680}
+    meta = {"id": "9", "name": "describe", "type": 2}
+    assert parse_message(_msg(content="", attachments=[], embeds=[unknown], interaction_metadata=meta)).kind == (
+        "describe_result"
+    )

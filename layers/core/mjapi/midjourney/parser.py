@@ -1,8 +1,9 @@
 """Turn gateway dispatches and REST message objects into typed events. Pure, total: never raises.
 
-Order of recognition for a bot message (protocol notes §3-4): seed DM, /info embed, shorten, describe, error/notice
-embed, /settings panel, ``Done!`` mode replies, remix toggle, the job line grammar, ``Failed...`` content; anything
-else is :class:`Unrecognized`. Messages whose author is a known non-bot user are ``Unrecognized("not_from_bot")``
+Order of recognition for a bot message (protocol notes §3-4): seed DM; embeds (a known error/notice title first,
+whatever command it answers, then /info, shorten, describe, then other error/warning-coloured embeds); the /settings
+panel; ``Done!`` mode replies; the remix toggle; the job line grammar; ``Failed...`` content; anything else is
+:class:`Unrecognized`. Messages whose author is a known non-bot user are ``Unrecognized("not_from_bot")``
 (peers drop events whose author is not the bot: ET, NZ ``UserMessageListener``).
 """
 
@@ -52,7 +53,7 @@ from mjapi.midjourney.models import (
     VariationResult,
     ZoomResult,
 )
-from mjapi.midjourney.notices import FAILED_CONTENT_RULE, NoticeRule, classify_title, severity_of
+from mjapi.midjourney.notices import FAILED_CONTENT_RULE, NoticeKind, NoticeRule, classify_title, severity_of
 
 MESSAGE_EVENTS = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE"})
 _EXCERPT = 300
@@ -339,15 +340,16 @@ def _embed_event(ctx: _Ctx) -> Event | None:
     title, description = as_str(embed.get("title")), as_str(embed.get("description"))
     color = as_int(embed.get("color"))
     footer = as_str(as_map(embed.get("footer")).get("text"))
-    lowered_title = (title or "").lower()
-    if "your info" in lowered_title or (ctx.name == "info" and description and "**" in description):
+    rule = classify_title(title, color)
+    known_notice = rule is not None and rule.kind not in (NoticeKind.UNKNOWN_ERROR, NoticeKind.UNKNOWN_WARNING)
+    if rule is not None and known_notice:  # an explicit error title wins whatever command it answers
+        return _notice(ctx, rule, title=title, description=description, color=color, footer=footer)
+    if "your info" in (title or "").lower() or (ctx.name == "info" and description and "**" in description):
         return InfoResult(correlation=ctx.corr, title=title, info=parse_info(description))
+    prompts = numbered_prompts(description)
     if ctx.name == "shorten" or _SHORTEN_FOOTER in (footer or "").lower():
-        prompts = numbered_prompts(description)
         return ShortenResult(correlation=ctx.corr, prompts=prompts, description=description, buttons=ctx.buttons)
     image = _image(embed.get("image"))
-    prompts = numbered_prompts(description)
-    rule = classify_title(title, color)
     if ctx.name == "describe" or (image is not None and prompts and rule is None):
         if not prompts:
             return JobStarted(correlation=ctx.corr, action=JobAction.DESCRIBE)
