@@ -49,6 +49,7 @@ class Correlation(BaseModel):
     user_id: str | None = Field(None, description="user who invoked the job (interaction user or <@id> in content)")
     referenced_message_id: str | None = Field(None, description="message_reference.message_id / referenced_message.id")
     job_hash: str | None = Field(None, description="Midjourney job UUID (custom_ids, attachment names, job links)")
+    referenced_job_hash: str | None = Field(None, description="job UUID of referenced_message (the parent grid)")
     flags: int = 0
     author_id: str | None = None
     application_id: str | None = None

@@ -17,7 +17,7 @@ from mjapi.midjourney._json import as_int, as_list, as_map, as_str, as_text, wal
 from mjapi.midjourney.constants import DEFAULT_BOT_IDS, bot_kind
 from mjapi.midjourney.custom_ids import NOISE_ACTIONS, ButtonAction, parse_custom_id, parse_modal_id
 from mjapi.midjourney.embeds import footer_prompt, numbered_prompts, parse_info
-from mjapi.midjourney.hashes import hash_from_url
+from mjapi.midjourney.hashes import hash_from_custom_id, hash_from_url
 from mjapi.midjourney.models import (
     Button,
     Correlation,
@@ -208,12 +208,26 @@ def _correlation(source: str, msg: Mapping[str, Any]) -> Correlation:
         interaction_name=as_str(metadata.get("name")) or as_str(interaction.get("name")),
         user_id=user_id,
         referenced_message_id=as_str(reference.get("message_id")) or as_str(referenced.get("id")),
+        referenced_job_hash=_message_hash(referenced),
         flags=as_int(msg.get("flags")) or 0,
         author_id=author_id,
         application_id=app_id,
         bot=bot_kind(app_id),
         webhook_id=as_str(msg.get("webhook_id")),
     )
+
+
+def _message_hash(msg: Mapping[str, Any]) -> str | None:
+    """Job UUID of a (referenced) message: from its custom_ids, else its attachment names."""
+    for comp in walk_components(msg.get("components")):
+        found = hash_from_custom_id(comp.get("custom_id"))
+        if found:
+            return found
+    for attachment in map(as_map, as_list(msg.get("attachments"))):
+        found = hash_from_url(as_str(attachment.get("filename"))) or hash_from_url(as_str(attachment.get("url")))
+        if found:
+            return found
+    return None
 
 
 def _image(raw: object, *, url_key: str = "url") -> Image | None:
