@@ -471,6 +471,7 @@ def _job_event(ctx: _Ctx, line: lines.JobLine) -> Event:
     if line.status == "paused":
         return JobPaused(**common)
     if line.status == "progress" or not ctx.images:
+        # A finished-looking line without an image is not a result a job could succeed on: report it as progress.
         preview = ctx.images[0] if ctx.images else None
         return JobProgress(**common, percent=line.percent, preview=preview)
     result: dict[str, Any] = {**common, "images": ctx.images, "buttons": ctx.buttons}
