@@ -128,3 +128,31 @@ def test_unknown_route_is_json_404(api: ApiClient) -> None:
     resp = api.get("/midjourney/nope")
     assert resp.status == 404
     assert resp.json()["code"] == "route_not_found"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "code", "parameter"),
+    [
+        ("a cat --ar 3", "invalid_parameter", "aspect"),
+        ("a cat --stylize 5000", "invalid_parameter", "stylize"),
+        ("a cat --warp 9", "invalid_parameter", "warp"),
+        ("--ar 1:1", "invalid_prompt", None),
+    ],
+)
+def test_imagine_rejects_invalid_parameters_before_spending_a_job(
+    api: ApiClient, prompt: str, code: str, parameter: str | None
+) -> None:
+    token = api.get("/midjourney/create_token", query={"count": 1}, headers=_admin()).json()["token"]
+    resp = api.get("/midjourney/imagine", query={"token": token, "prompt": prompt})
+    assert resp.status == 400
+    body = resp.json()
+    assert body["code"] == code
+    if parameter:
+        assert body["details"][0]["parameter"] == parameter
+
+
+def test_mode_in_prompt_must_agree_with_mode_parameter(api: ApiClient) -> None:
+    token = api.get("/midjourney/create_token", query={"count": 1}, headers=_admin()).json()["token"]
+    resp = api.get("/midjourney/imagine", query={"token": token, "prompt": "a cat --relax", "mode": "fast"})
+    assert resp.status == 400
+    assert resp.json()["code"] == "conflicting_mode"

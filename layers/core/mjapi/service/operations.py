@@ -8,6 +8,7 @@ from typing import Any
 from mjapi.clock import now_ms
 from mjapi.ids import new_job_id
 from mjapi.images import InvalidImage, inspect_image, store_image
+from mjapi.midjourney.prompt import PromptCheck, check_prompt
 from mjapi.models import ApiToken, Bot, Job, JobKind, JobStatus, Mode
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError, bad_request, not_found
@@ -17,16 +18,15 @@ from mjapi.store.accounts import get_account, list_accounts
 SWITCH_COMMANDS = ("fast", "relax", "turbo", "info")
 
 
-def normalise_prompt(ctx: Context, prompt: str | None) -> str:
-    text = " ".join((prompt or "").replace("\u2014", "--").split())
-    if not text:
-        raise bad_request("invalid_prompt", "The prompt is empty.")
-    if len(text) > ctx.settings.max_prompt_length:
-        raise bad_request(
-            "invalid_prompt",
-            f"The prompt is {len(text)} characters long; the limit is {ctx.settings.max_prompt_length}.",
-        )
-    return text
+def check_prompt_or_400(ctx: Context, prompt: str | None) -> PromptCheck:
+    """Reject prompts the bot would certainly refuse before spending a job on them (the 4xx names the problem)."""
+    check = check_prompt(prompt or "", max_length=ctx.settings.max_prompt_length)
+    if check.ok:
+        return check
+    first = check.errors[0]
+    code = "invalid_prompt" if first.code in ("empty_prompt", "prompt_too_long") else "invalid_parameter"
+    details = [e.model_dump(exclude_none=True) for e in check.errors]
+    raise bad_request(code, first.message, details=details)
 
 
 def _new_job(kind: JobKind, token: ApiToken | None, **fields: Any) -> Job:
@@ -52,11 +52,16 @@ def imagine(
     state: str | None = None,
     auto_upscale: bool = False,
 ) -> Job:
-    text = normalise_prompt(ctx, prompt)
+    check = check_prompt_or_400(ctx, prompt)
+    if check.requested_mode:
+        asked = Mode(check.requested_mode)
+        if mode is not None and mode != asked:
+            raise bad_request("conflicting_mode", f"mode={mode.value} contradicts --{asked.value} in the prompt.")
+        mode = asked
     job = _new_job(
         JobKind.IMAGINE,
         token,
-        prompt=text,
+        prompt=check.normalized,
         mode=mode,
         bot=bot,
         notify_hook=notify_hook,
