@@ -1,4 +1,4 @@
-"""The I/O around one account's gateway session: a websocket, a heartbeat timer, and the pure state machine.
+"""The I/O around one account's gateway session: a websocket and the pure state machine that drives it.
 
 All inputs (socket opened, frame, socket closed, heartbeat due) go through one queue into one task that feeds
 :class:`mjapi.discord.gateway.GatewaySession` and performs the actions it returns, so the machine is never entered
@@ -98,7 +98,6 @@ class GatewayConnection:
         self._ws: ClientConnection | None = None
         self._ws_epoch = 0
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._heartbeat: asyncio.Task[None] | None = None
         self._inflater = ZlibStreamInflater()
         self._done = asyncio.Event()
         self.connected = False
@@ -106,11 +105,17 @@ class GatewayConnection:
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Drive the session until it stops (``stop``) or becomes fatal."""
+        """Drive the session until it stops (``stop``) or becomes fatal. Heartbeats need no task of their own: the
+        wait for the next input times out exactly when the machine's next heartbeat is due."""
         await self._perform(self.session.start(self._clock()))
         try:
             while not self._done.is_set():
-                item = await self._inputs.get()
+                due = self.session.next_heartbeat_at
+                timeout = None if due is None else max(0.0, due - self._clock())
+                try:
+                    item: _Input = await asyncio.wait_for(self._inputs.get(), timeout)
+                except TimeoutError:
+                    item = _Tick()
                 await self._perform(self._feed(item))
         finally:
             await self._teardown()
@@ -145,7 +150,10 @@ class GatewayConnection:
                 self.connected = False
                 self._spawn(self.hooks.on_disconnect())
             return self.session.on_close(item.code, now, epoch=item.epoch)
-        return self.session.on_heartbeat_timer(now) if not self._done.is_set() else []
+        due = self.session.next_heartbeat_at
+        if self._done.is_set() or due is None or now < due:
+            return []  # a wake-up (stop) rather than a due heartbeat
+        return self.session.on_heartbeat_timer(now)
 
     # -- actions --------------------------------------------------------------------------------------------------
 
@@ -158,10 +166,8 @@ class GatewayConnection:
             elif isinstance(action, Connect):
                 await self._close_current(4000)
                 self._spawn(self._connect(action))
-            elif isinstance(action, StartHeartbeat):
-                self._restart_heartbeat()
-            elif isinstance(action, StopHeartbeat):
-                self._cancel_heartbeat()
+            elif isinstance(action, StartHeartbeat | StopHeartbeat):
+                pass  # the run loop follows session.next_heartbeat_at
             elif isinstance(action, Close):
                 await self._close_current(action.code)
             elif isinstance(action, SessionReady):
@@ -232,33 +238,6 @@ class GatewayConnection:
             # close_code is the code the server sent, or 1006 when the socket dropped without a close frame.
             self._inputs.put_nowait(_Closed(epoch, ws.close_code))
 
-    # -- heartbeat ------------------------------------------------------------------------------------------------
-
-    def _restart_heartbeat(self) -> None:
-        self._cancel_heartbeat()
-        self._heartbeat = asyncio.create_task(self._beat_loop())
-
-    def _cancel_heartbeat(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            self._heartbeat = None
-
-    async def _beat_loop(self) -> None:
-        """Wake when a heartbeat is due, hand a tick to the machine, and wait until it has rescheduled (one tick per
-        beat: a second tick before the ACK would look like a zombie connection)."""
-        while True:
-            due = self.session.next_heartbeat_at
-            if due is None:
-                return
-            await asyncio.sleep(max(0.0, due - self._clock()))
-            if self.session.next_heartbeat_at != due:
-                continue
-            self._inputs.put_nowait(_Tick())
-            for _ in range(500):
-                if self.session.next_heartbeat_at != due:
-                    break
-                await asyncio.sleep(0.01)
-
     # -- plumbing -------------------------------------------------------------------------------------------------
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
@@ -267,7 +246,6 @@ class GatewayConnection:
         task.add_done_callback(self._tasks.discard)
 
     async def _teardown(self) -> None:
-        self._cancel_heartbeat()
         await self._close_current(4000)
         for task in list(self._tasks):
             task.cancel()
