@@ -1,0 +1,1150 @@
+"""Interaction intake and the bot's machinery: responses, messages, account gates and the job lifecycle.
+
+`Engine.intake` validates a `POST /interactions` body like Discord does (and raises `ApiError`); `Engine.accept`
+then answers 204 and processes the interaction in the background: INTERACTION_CREATE, the bot's acknowledgement
+(INTERACTION_SUCCESS) after a short delay, then messages, modals or jobs. Command-, button- and modal-specific logic
+lives in `handlers.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Coroutine
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from simulator import constants as C
+from simulator import errors
+from simulator.bot import ui
+from simulator.cdn import Cdn
+from simulator.commands import ATTACHMENT, BOOLEAN, INTEGER, STRING, SUB_COMMAND, SUB_COMMAND_GROUP, BotApp, CommandDef
+from simulator.config import SimConfig
+from simulator.gateway import Hub
+from simulator.ids import derive_rng, derive_seed, iso_timestamp, random_uuid
+from simulator.images import ImageSpec, ImageStore, image_dims
+from simulator.state import Account, AttachmentRecord, Channel, Job, MessageRecord, Origin, Upload
+from simulator.world import World
+
+if TYPE_CHECKING:
+    from simulator.bot.handlers import Handlers
+
+JSON = dict[str, Any]
+log = logging.getLogger("simulator.bot")
+
+MODE_TEXT = {"fast": "fast", "relax": "relaxed", "turbo": "turbo"}
+_MODAL_TTL = 15 * 60.0
+
+
+@dataclass
+class BotFaults:
+    offline: bool = False
+    drop_interactions: int = 0
+
+    def to_json(self) -> JSON:
+        return {"offline": self.offline, "drop_interactions": self.drop_interactions}
+
+
+@dataclass
+class ResolvedAttachment:
+    """An attachment named in `data.attachments` (uploaded earlier or sent as a multipart file)."""
+
+    id: str
+    filename: str
+    data: bytes
+    upload: Upload | None = None
+
+
+@dataclass
+class PendingModal:
+    id: str
+    custom_id: str
+    kind: str
+    account: Account
+    app: BotApp
+    channel: Channel
+    origin: Origin
+    message: MessageRecord | None
+    job: Job | None
+    inputs: list[str]
+    extra: JSON = field(default_factory=dict)
+    created: float = field(default_factory=time.time)
+
+
+@dataclass
+class PendingIframe:
+    token: str
+    kind: str  # "inpaint" | "captcha"
+    account: Account
+    app: BotApp
+    channel: Channel
+    origin: Origin
+    job: Job | None
+    message: MessageRecord | None
+    created: float = field(default_factory=time.time)
+    used: bool = False
+
+
+@dataclass
+class Ctx:
+    """One accepted interaction."""
+
+    id: str
+    type: int
+    account: Account
+    app: BotApp
+    channel: Channel
+    session_id: str
+    nonce: str | None
+    data: JSON
+    origin: Origin
+    name: str = ""
+    options: JSON = field(default_factory=dict)
+    attachments: dict[str, ResolvedAttachment] = field(default_factory=dict)
+    message: MessageRecord | None = None
+    modal: PendingModal | None = None
+    values: dict[str, str] = field(default_factory=dict)
+    command: CommandDef | None = None
+    acked: bool = False
+    nonce_used: bool = False
+
+    @property
+    def custom_id(self) -> str:
+        return str(self.data.get("custom_id", ""))
+
+    @property
+    def bot_key(self) -> str:
+        return self.app.key
+
+
+@dataclass
+class JobRequest:
+    kind: str
+    label: str  # in-progress label, e.g. "Upscaling (Subtle) by"; "" for imagine-like jobs
+    label_done: str
+    prompt: str
+    words: frozenset[str]
+    version: str
+    ar: tuple[int, int]
+    seed: int | None = None
+    mode_override: str | None = None
+    parent: Job | None = None
+    parent_message: MessageRecord | None = None
+    index: int = 0
+    image_kind: str = "grid"
+    quadrant: int = 0
+    zoom: float = 1.0
+    pan: str = ""
+    size_factor: int = 1
+    palette_seed: int | None = None
+    duration_factor: float = 1.0
+    batch: bool = False
+
+
+class Engine:
+    def __init__(self, world: World, hub: Hub, cdn: Cdn, images: ImageStore) -> None:
+        self.world = world
+        self.hub = hub
+        self.cdn = cdn
+        self.images = images
+        self.config: SimConfig = world.config
+        self.faults = BotFaults()
+        self.modals: OrderedDict[str, PendingModal] = OrderedDict()
+        self.iframes: OrderedDict[str, PendingIframe] = OrderedDict()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.discordsays_base = ""
+        from simulator.bot.handlers import Handlers
+
+        self.handlers: Handlers = Handlers(self)
+
+    # ----- time and tasks --------------------------------------------------------------------------------------
+    def real(self, sim_seconds: float) -> float:
+        return max(0.0, sim_seconds) / self.config.speed
+
+    async def sleep(self, sim_seconds: float) -> None:
+        await asyncio.sleep(self.real(sim_seconds))
+
+    async def job_sleep(self, job: Job, sim_seconds: float) -> bool:
+        """Sleep unless the job is cancelled first; True when the full time elapsed."""
+        if job.cancel.is_set():
+            return False
+        try:
+            await asyncio.wait_for(job.cancel.wait(), timeout=self.real(sim_seconds))
+        except TimeoutError:
+            return True
+        return False
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("bot task failed", exc_info=task.exception())
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        for task in list(self.tasks):
+            with contextlib.suppress(BaseException):
+                await task
+        self.tasks.clear()
+
+    # ----- intake ----------------------------------------------------------------------------------------------
+    def intake(self, account: Account, body: Any, files: dict[str, tuple[str, bytes]]) -> Ctx:
+        if not isinstance(body, dict):
+            raise errors.ApiError(400, 50109, "The request body contains invalid JSON.")
+        kind = body.get("type")
+        if kind not in (C.INTERACTION_APPLICATION_COMMAND, C.INTERACTION_MESSAGE_COMPONENT, C.INTERACTION_MODAL_SUBMIT):
+            raise errors.form_error("type", "BASE_TYPE_CHOICES", "Value must be one of {2, 3, 4, 5}.")
+        app = self.world.commands.app(str(body.get("application_id", "")))
+        if app is None:
+            raise errors.ApiError(404, 10002, "Unknown Application")
+        channel = self.world.channels.get(str(body.get("channel_id", "")))
+        if channel is None:
+            raise errors.unknown_channel()
+        if not self.world.can_see(account, channel):
+            raise errors.missing_access()
+        if app.id not in channel.bot_app_ids:
+            raise errors.ApiError(403, 50001, "Missing Access")
+        guild_id = body.get("guild_id")
+        if guild_id not in (None, "") and str(guild_id) != channel.guild_id:
+            raise errors.form_error("guild_id", "GUILD_ID_INVALID", "Guild does not match the channel")
+        session_id = body.get("session_id")
+        if not isinstance(session_id, str) or not session_id:
+            raise errors.form_error("session_id", "BASE_TYPE_REQUIRED", "This field is required")
+        nonce = body.get("nonce")
+        if nonce is not None:
+            if not isinstance(nonce, (str, int)) or isinstance(nonce, bool) or len(str(nonce)) > 25:
+                raise errors.form_error("nonce", "BASE_TYPE_BAD_LENGTH", "Must be 25 or fewer in length.")
+            nonce = str(nonce)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise errors.form_error("data", "BASE_TYPE_REQUIRED", "This field is required")
+        interaction_id = self.world.snowflakes.next()
+        origin = Origin(interaction_id, kind, "", account, session_id, channel.guild_id)
+        ctx = Ctx(interaction_id, kind, account, app, channel, session_id, nonce, data, origin)
+        if kind == C.INTERACTION_APPLICATION_COMMAND:
+            self._intake_command(ctx, files)
+        elif kind == C.INTERACTION_MESSAGE_COMPONENT:
+            self._intake_component(ctx, body)
+        else:
+            self._intake_modal(ctx)
+        return ctx
+
+    def _intake_command(self, ctx: Ctx, files: dict[str, tuple[str, bytes]]) -> None:
+        data = ctx.data
+        command = self.world.commands.find(ctx.app.id, str(data.get("id", "")))
+        if command is None or data.get("name") not in (None, command.name):
+            raise errors.invalid_command()
+        if str(data.get("version", "")) != command.version:
+            raise errors.invalid_version()
+        if data.get("type", command.type) != command.type:
+            raise errors.invalid_command()
+        ctx.command = command
+        ctx.attachments = self._resolve_attachments(ctx, data.get("attachments"), files)
+        if command.type == 3:
+            target = str(data.get("target_id", ""))
+            record = self.world.find_message(target)
+            if record is None or record.channel_id != ctx.channel.id or record.deleted:
+                raise errors.unknown_message()
+            ctx.message = record
+            ctx.name = command.name
+        else:
+            path, leaves = _validate_options(data.get("options") or [], command.options, ctx.attachments)
+            ctx.name = " ".join([command.name, *path])
+            ctx.options = leaves
+        ctx.origin.name = ctx.name
+
+    def _resolve_attachments(
+        self, ctx: Ctx, raw: Any, files: dict[str, tuple[str, bytes]]
+    ) -> dict[str, ResolvedAttachment]:
+        out: dict[str, ResolvedAttachment] = {}
+        if raw is None:
+            raw = []
+        if not isinstance(raw, list):
+            raise errors.form_error("data.attachments", "BASE_TYPE_LIST", "Must be a list.")
+        for position, item in enumerate(raw):
+            if not isinstance(item, dict) or "id" not in item:
+                raise errors.form_error(
+                    f"data.attachments.{position}.id", "BASE_TYPE_REQUIRED", "This field is required"
+                )
+            attachment_id = str(item["id"])
+            uploaded = item.get("uploaded_filename")
+            filename = str(item.get("filename") or "")
+            if uploaded:
+                upload = self.world.uploads.get(str(uploaded))
+                if upload is None or upload.data is None or upload.user_id != ctx.account.user_id:
+                    raise errors.form_error(
+                        f"data.attachments.{position}.uploaded_filename",
+                        "ATTACHMENT_NOT_FOUND",
+                        "The uploaded file was not found; PUT it to its upload_url first.",
+                    )
+                out[attachment_id] = ResolvedAttachment(attachment_id, filename or upload.filename, upload.data, upload)
+            elif f"files[{attachment_id}]" in files:
+                name, blob = files[f"files[{attachment_id}]"]
+                out[attachment_id] = ResolvedAttachment(attachment_id, filename or name, blob)
+            else:
+                raise errors.form_error(
+                    f"data.attachments.{position}",
+                    "ATTACHMENT_NOT_FOUND",
+                    "Attachment has no uploaded_filename or file",
+                )
+        return out
+
+    def _intake_component(self, ctx: Ctx, body: JSON) -> None:
+        message_id = str(body.get("message_id", ""))
+        record = self.world.find_message(message_id)
+        if record is None or record.deleted or record.channel_id != ctx.channel.id:
+            raise errors.unknown_message()
+        if record.ephemeral_user is not None:
+            flags = body.get("message_flags")
+            if (
+                record.ephemeral_user != ctx.account.user_id
+                or not isinstance(flags, int)
+                or not flags & C.FLAG_EPHEMERAL
+            ):
+                raise errors.unknown_message()
+        if str(record.data.get("author", {}).get("id")) != ctx.app.id:
+            raise errors.form_error(
+                "application_id", "INTERACTION_APPLICATION_MISMATCH", "Message is not from this application"
+            )
+        data = ctx.data
+        custom_id = data.get("custom_id")
+        component_type = data.get("component_type")
+        if not isinstance(custom_id, str) or custom_id not in record.custom_ids():
+            raise errors.form_error("data.custom_id", "COMPONENT_CUSTOM_ID_INVALID", "Unknown component custom_id")
+        component = _find_component(record.data, custom_id)
+        if component is None or component_type != component.get("type"):
+            raise errors.form_error("data.component_type", "COMPONENT_TYPE_INVALID", "Component type does not match")
+        if component_type == 3:
+            values = data.get("values")
+            allowed = {o["value"] for o in component.get("options", [])}
+            if not isinstance(values, list) or not values or any(v not in allowed for v in values):
+                raise errors.form_error("data.values", "COMPONENT_VALUES_INVALID", "Invalid select menu values")
+        ctx.message = record
+        ctx.origin.interacted_message_id = record.id
+        ctx.name = custom_id
+
+    def _intake_modal(self, ctx: Ctx) -> None:
+        self._expire_modals()
+        modal = self.modals.get(str(ctx.data.get("id", "")))
+        if modal is None or modal.account is not ctx.account:
+            raise errors.unknown_interaction()
+        if ctx.data.get("custom_id") != modal.custom_id:
+            raise errors.form_error("data.custom_id", "MODAL_CUSTOM_ID_INVALID", "custom_id does not match the modal")
+        values: dict[str, str] = {}
+        rows = ctx.data.get("components")
+        if not isinstance(rows, list):
+            raise errors.form_error("data.components", "BASE_TYPE_REQUIRED", "This field is required")
+        for row in rows:
+            for component in (row or {}).get("components", []) if isinstance(row, dict) else []:
+                if isinstance(component, dict) and isinstance(component.get("custom_id"), str):
+                    values[component["custom_id"]] = str(component.get("value") or "")
+        for required in modal.inputs:
+            if not values.get(required, "").strip():
+                raise errors.form_error("data.components", "MODAL_FIELD_REQUIRED", f"{required} is required")
+        self.modals.pop(modal.id, None)
+        ctx.modal = modal
+        ctx.values = values
+        ctx.message = modal.message
+        ctx.name = modal.custom_id
+        ctx.origin.triggering = modal.origin
+        ctx.origin.interacted_message_id = modal.message.id if modal.message else None
+
+    def _expire_modals(self) -> None:
+        now = time.time()
+        while self.modals:
+            first = next(iter(self.modals.values()))
+            if now - first.created < _MODAL_TTL and len(self.modals) < 10000:
+                break
+            self.modals.popitem(last=False)
+
+    # ----- processing ------------------------------------------------------------------------------------------
+    def accept(self, ctx: Ctx) -> None:
+        self.spawn(self._process(ctx))
+
+    async def _process(self, ctx: Ctx) -> None:
+        self.hub.dispatch_interaction(
+            ctx.account, ctx.session_id, "INTERACTION_CREATE", {"id": ctx.id, "nonce": ctx.nonce}
+        )
+        if self.faults.offline or self.faults.drop_interactions > 0:
+            if not self.faults.offline:
+                self.faults.drop_interactions -= 1
+            await self.sleep(self.config.interaction_timeout)
+            self.hub.dispatch_interaction(
+                ctx.account, ctx.session_id, "INTERACTION_FAILURE", {"id": ctx.id, "nonce": ctx.nonce, "reason_code": 2}
+            )
+            return
+        await self.sleep(self.config.interaction_ack_delay)
+        try:
+            await self.handlers.route(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("interaction %s failed", ctx.name)
+            if not ctx.acked:
+                self.hub.dispatch_interaction(
+                    ctx.account,
+                    ctx.session_id,
+                    "INTERACTION_FAILURE",
+                    {"id": ctx.id, "nonce": ctx.nonce, "reason_code": 1},
+                )
+
+    def ack(self, ctx: Ctx) -> None:
+        if not ctx.acked:
+            ctx.acked = True
+            self.hub.dispatch_interaction(
+                ctx.account, ctx.session_id, "INTERACTION_SUCCESS", {"id": ctx.id, "nonce": ctx.nonce}
+            )
+
+    # ----- messages --------------------------------------------------------------------------------------------
+    def audience(self, record: MessageRecord) -> list[str]:
+        if record.ephemeral_user is not None:
+            return [record.ephemeral_user]
+        return list(self.world.channels[record.channel_id].member_ids)
+
+    def outgoing(self, record: MessageRecord) -> JSON:
+        data = dict(record.data)
+        guild_id = self.world.channels[record.channel_id].guild_id
+        if guild_id:
+            data["guild_id"] = guild_id
+        return data
+
+    def resign(self, data: JSON) -> JSON:
+        """A copy of a stored message with freshly signed CDN URLs (Discord signs URLs per fetch)."""
+        out = dict(data)
+        attachments = []
+        for item in data.get("attachments", []):
+            record = self.world.attachments.get(str(item.get("id")))
+            if record is not None:
+                url = self.cdn.url(record)
+                item = {**item, "url": url, "proxy_url": url}
+            attachments.append(item)
+        out["attachments"] = attachments
+        embeds = []
+        for item in data.get("embeds", []):
+            image = item.get("image")
+            if isinstance(image, dict) and isinstance(image.get("url"), str):
+                fresh = self.cdn.refresh(image["url"])
+                if fresh is not None:
+                    item = {**item, "image": {**image, "url": fresh, "proxy_url": fresh}}
+            embeds.append(item)
+        out["embeds"] = embeds
+        if isinstance(data.get("referenced_message"), dict):
+            out["referenced_message"] = self.resign(data["referenced_message"])
+        return out
+
+    def attachment_json(self, record: AttachmentRecord) -> JSON:
+        url = self.cdn.url(record)
+        data: JSON = {
+            "id": record.id,
+            "filename": record.filename,
+            "size": record.size,
+            "url": url,
+            "proxy_url": url,
+            "content_type": record.content_type,
+        }
+        if record.width is not None:
+            data["width"] = record.width
+            data["height"] = record.height
+        if record.ephemeral:
+            data["ephemeral"] = True
+        return data
+
+    async def image_attachment(
+        self, channel_id: str, spec: ImageSpec, filename: str, *, ephemeral: bool = False
+    ) -> AttachmentRecord:
+        data = await self.images.get(spec)
+        record = AttachmentRecord(
+            id=self.world.snowflakes.next(),
+            channel_id=channel_id,
+            filename=filename,
+            content_type=spec.content_type,
+            size=len(data),
+            width=spec.width,
+            height=spec.height,
+            spec=spec,
+            ephemeral=ephemeral,
+        )
+        self.world.add_attachment(record)
+        return record
+
+    def post(
+        self,
+        app: BotApp,
+        channel: Channel,
+        *,
+        content: str = "",
+        embeds: list[JSON] | None = None,
+        components: list[JSON] | None = None,
+        attachments: list[AttachmentRecord] | None = None,
+        flags: int = 0,
+        msg_type: int | None = None,
+        ctx: Ctx | None = None,
+        origin: Origin | None = None,
+        reference: MessageRecord | None = None,
+        job: Job | None = None,
+        kind: str = "bot",
+        ephemeral_user: str | None = None,
+        mention: Account | None = None,
+    ) -> MessageRecord:
+        """Create a bot message, store it and dispatch MESSAGE_CREATE to everyone who can see it."""
+        origin = origin or (ctx.origin if ctx else None)
+        if ctx is not None:
+            self.ack(ctx)
+        message_id = self.world.snowflakes.next()
+        if msg_type is None:
+            if reference is not None:
+                msg_type = C.MSG_REPLY
+            elif ctx is not None and ctx.type == C.INTERACTION_APPLICATION_COMMAND:
+                msg_type = C.MSG_CHAT_INPUT_COMMAND
+            else:
+                msg_type = C.MSG_DEFAULT
+        data: JSON = {
+            "id": message_id,
+            "type": msg_type,
+            "content": content,
+            "channel_id": channel.id,
+            "author": app.user_json(),
+            "attachments": [self.attachment_json(a) for a in attachments or []],
+            "embeds": embeds or [],
+            "mentions": [mention.user_json()] if mention is not None else [],
+            "mention_roles": [],
+            "pinned": False,
+            "mention_everyone": False,
+            "tts": False,
+            "timestamp": iso_timestamp(time.time()),
+            "edited_timestamp": None,
+            "flags": flags,
+            "components": components or [],
+            "application_id": app.id,
+        }
+        nonce = None
+        if ctx is not None and ctx.nonce is not None and not ctx.nonce_used:
+            ctx.nonce_used = True
+            nonce = ctx.nonce
+        if origin is not None:
+            data["webhook_id"] = app.id
+            interaction = origin.interaction_json()
+            if interaction is not None:
+                data["interaction"] = interaction
+            data["interaction_metadata"] = origin.metadata_json()
+        if reference is not None:
+            data["message_reference"] = {
+                "type": 0,
+                "channel_id": reference.channel_id,
+                "message_id": reference.id,
+                **({"guild_id": channel.guild_id} if channel.guild_id else {}),
+            }
+            referenced = dict(reference.data)
+            referenced.pop("referenced_message", None)
+            data["referenced_message"] = referenced
+        if flags & C.FLAG_EPHEMERAL and ephemeral_user is None:
+            ephemeral_user = ctx.account.user_id if ctx else origin.user.user_id if origin else None
+        record = MessageRecord(data=data, channel_id=channel.id, ephemeral_user=ephemeral_user, job=job, kind=kind)
+        self.world.store_message(record)
+        outgoing = self.outgoing(record)
+        if nonce is not None:
+            # The nonce is echoed on MESSAGE_CREATE only; Discord does not store it (updates and fetches lack it).
+            outgoing["nonce"] = nonce
+        self.hub.dispatch(self.audience(record), "MESSAGE_CREATE", outgoing)
+        return record
+
+    def update(self, record: MessageRecord, **fields: Any) -> None:
+        if record.deleted:
+            return
+        record.data.update(fields)
+        record.data["edited_timestamp"] = iso_timestamp(time.time())
+        self.hub.dispatch(self.audience(record), "MESSAGE_UPDATE", self.outgoing(record))
+
+    def delete(self, record: MessageRecord) -> None:
+        if record.deleted:
+            return
+        record.deleted = True
+        data: JSON = {"id": record.id, "channel_id": record.channel_id}
+        guild_id = self.world.channels[record.channel_id].guild_id
+        if guild_id:
+            data["guild_id"] = guild_id
+        self.hub.dispatch(self.audience(record), "MESSAGE_DELETE", data)
+
+    def notice(
+        self,
+        ctx: Ctx,
+        title: str,
+        description: str,
+        *,
+        color: int = C.COLOR_ERROR,
+        components: list[JSON] | None = None,
+        footer: str | None = None,
+        ephemeral: bool = True,
+    ) -> MessageRecord:
+        return self.post(
+            ctx.app,
+            ctx.channel,
+            embeds=[ui.notice(title, description, color=color, footer=footer)],
+            components=components,
+            flags=C.FLAG_EPHEMERAL if ephemeral else 0,
+            ctx=ctx,
+            kind="notice",
+        )
+
+    def reply(
+        self, ctx: Ctx, content: str, *, ephemeral: bool = True, components: list[JSON] | None = None
+    ) -> MessageRecord:
+        return self.post(
+            ctx.app,
+            ctx.channel,
+            content=content,
+            flags=C.FLAG_EPHEMERAL if ephemeral else 0,
+            ctx=ctx,
+            components=components,
+            kind="reply",
+        )
+
+    def thinking(self, ctx: Ctx, *, ephemeral: bool) -> MessageRecord:
+        """A deferred response ("Bot is thinking..."), later filled in with `update`."""
+        flags = C.FLAG_LOADING | (C.FLAG_EPHEMERAL if ephemeral else 0)
+        return self.post(ctx.app, ctx.channel, flags=flags, ctx=ctx, kind="deferred")
+
+    def open_modal(
+        self,
+        ctx: Ctx,
+        *,
+        kind: str,
+        custom_id: str,
+        title: str,
+        inputs: list[tuple[str, str, str]],
+        job: Job | None = None,
+        extra: JSON | None = None,
+    ) -> PendingModal:
+        """Reply with a modal (INTERACTION_MODAL_CREATE to the interaction's session only)."""
+        self.ack(ctx)
+        modal = PendingModal(
+            id=ctx.id,
+            custom_id=custom_id,
+            kind=kind,
+            account=ctx.account,
+            app=ctx.app,
+            channel=ctx.channel,
+            origin=ctx.origin,
+            message=ctx.message,
+            job=job,
+            inputs=[input_id for input_id, _, _ in inputs],
+            extra=extra or {},
+        )
+        self.modals[modal.id] = modal
+        self._expire_modals()
+        payload = {
+            "id": ctx.id,
+            "channel_id": ctx.channel.id,
+            "custom_id": custom_id,
+            "application": ctx.app.modal_application_json(),
+            "title": title,
+            "components": [ui.text_input(input_id, label, value) for input_id, label, value in inputs],
+            "nonce": ctx.nonce,
+            "resolved": None,
+        }
+        if ctx.channel.guild_id:
+            payload["guild_id"] = ctx.channel.guild_id
+        self.hub.dispatch_interaction(ctx.account, ctx.session_id, "INTERACTION_MODAL_CREATE", payload)
+        return modal
+
+    def open_iframe(self, ctx: Ctx, *, kind: str, title: str, job: Job | None, path: str) -> PendingIframe:
+        """Reply with an iframe modal (Vary Region editor or captcha)."""
+        self.ack(ctx)
+        rng = derive_rng(self.config.seed, "iframe", ctx.id)
+        token = "".join(
+            rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") for _ in range(72)
+        )
+        iframe = PendingIframe(token, kind, ctx.account, ctx.app, ctx.channel, ctx.origin, job, ctx.message)
+        self.iframes[token] = iframe
+        while len(self.iframes) > 10000:
+            self.iframes.popitem(last=False)
+        custom_id = f"MJ::iframe::{token}"
+        payload = {
+            "id": ctx.id,
+            "channel_id": ctx.channel.id,
+            "custom_id": custom_id,
+            "application": ctx.app.modal_application_json(),
+            "title": title,
+            "iframe_path": path.format(token=token, custom_id=custom_id),
+            "modal_size": 2,
+            "nonce": ctx.nonce,
+        }
+        if ctx.channel.guild_id:
+            payload["guild_id"] = ctx.channel.guild_id
+        self.hub.dispatch_interaction(ctx.account, ctx.session_id, "INTERACTION_IFRAME_MODAL_CREATE", payload)
+        return iframe
+
+    # ----- account gates ---------------------------------------------------------------------------------------
+    def gate(self, ctx: Ctx, *, jobs: bool = True) -> bool:
+        """Send the blocking notice for the account's state, if any; True when the interaction must stop."""
+        account = ctx.account
+        if account.blocked:
+            self.notice(
+                ctx,
+                C.TITLE_BLOCKED,
+                "You have been blocked from accessing Midjourney. If you believe this is a mistake, contact support.",
+            )
+            return True
+        if not jobs:
+            return False
+        if account.tos_pending:
+            self.notice(
+                ctx,
+                C.TITLE_TOS,
+                "Please read and accept the Terms of Service to continue using Midjourney.",
+                color=C.COLOR_WARNING,
+                components=[
+                    ui.row(
+                        ui.button("MJ::Tos::Accept", "Accept ToS", style=ui.STYLE_SUCCESS),
+                        ui.link_button("https://docs.midjourney.com/docs/terms-of-service", "Terms of Service"),
+                    )
+                ],
+            )
+            return True
+        if account.pending_mod:
+            self.notice(
+                ctx,
+                C.TITLE_PENDING_MOD,
+                "A moderator has sent you a message about your recent jobs. "
+                "Please read and acknowledge it before you continue.",
+                components=[
+                    ui.row(
+                        ui.button(f"MJ::ModMessage::Ack::{account.mj_user_id}", "Acknowledge", style=ui.STYLE_SUCCESS)
+                    )
+                ],
+            )
+            return True
+        if account.captcha:
+            if account.captcha_variant == "iframe":
+                self.open_iframe(
+                    ctx, kind="captcha", title=C.TITLE_ACTION_REQUIRED, job=None, path="/captcha/embedded/{token}"
+                )
+            else:
+                self.notice(
+                    ctx,
+                    C.TITLE_ACTION_NEEDED,
+                    "Please verify that you are human to continue using Midjourney.",
+                    components=[
+                        ui.row(
+                            ui.button(f"MJ::Captcha::{account.captcha}", "Verify", emoji="🤖", style=ui.STYLE_PRIMARY)
+                        )
+                    ],
+                )
+            return True
+        if not account.subscription_active:
+            self.notice(
+                ctx,
+                C.TITLE_SUBSCRIPTION_REQUIRED,
+                "You don't have an active subscription. Use /subscribe to pick a plan and continue creating images.",
+                components=[ui.row(ui.link_button("https://www.midjourney.com/account", "Manage Account"))],
+            )
+            return True
+        return False
+
+    # ----- jobs ------------------------------------------------------------------------------------------------
+    def job_footer(self, ctx: Ctx, prompt: str) -> str:
+        return f"/{(ctx.origin.name or 'imagine').split(' ')[0]} {prompt}"
+
+    def new_job(
+        self, ctx_origin: Origin, channel: Channel, app: BotApp, req: JobRequest, mode: str, nonce: str | None
+    ) -> Job:
+        account = ctx_origin.user
+        account.job_counter += 1
+        rng = derive_rng(self.config.seed, "job", account.user_id, account.job_counter)
+        job_id = random_uuid(rng)
+        seed = req.seed if req.seed is not None else rng.randrange(0, 4294967296)
+        if req.palette_seed is not None:
+            palette_seed = req.palette_seed
+        else:
+            text = " ".join(sorted(req.words))
+            palette_seed = derive_seed(self.config.seed, "palette", text, seed)
+        if req.image_kind == "grid":
+            width, height = image_dims(*req.ar, scale=self.config.image_scale)
+        else:
+            width, height = image_dims(*req.ar, scale=self.config.image_scale * req.size_factor)
+        spec = ImageSpec(
+            kind=req.image_kind,
+            width=width,
+            height=height,
+            palette_seed=palette_seed,
+            tag=rng.getrandbits(32),
+            quadrant=req.quadrant,
+            zoom=req.zoom,
+            pan=req.pan,
+        )
+        base = {"upsample": 2.0, "upscale": 30.0}.get(req.kind, 40.0)
+        duration = rng.uniform(base * 0.8, base * 1.25) * req.duration_factor
+        start_delay = rng.uniform(1.0, 4.0)
+        if mode == "turbo":
+            duration *= 0.45
+            start_delay = rng.uniform(0.5, 1.5)
+        elif mode == "relax":
+            duration *= 2.5
+            start_delay = rng.uniform(8.0, 30.0)
+        if C.MAGIC_SLOW in req.words:
+            duration *= 5
+        count = rng.randint(4, 6)
+        steps = [0] + [max(1, min(99, round(k * 100 / (count + 1)) + rng.randint(-3, 3))) for k in range(1, count + 1)]
+        job = Job(
+            id=job_id,
+            account=account,
+            app=app,
+            kind=req.kind,
+            label=req.label,
+            prompt=req.prompt,
+            mode=mode,
+            channel_id=channel.id,
+            guild_id=channel.guild_id,
+            origin=ctx_origin,
+            nonce=nonce,
+            seed=seed,
+            ar=req.ar,
+            version=req.version,
+            palette_seed=palette_seed,
+            tag=spec.tag,
+            image=spec,
+            parent=req.parent,
+            parent_message_id=req.parent_message.id if req.parent_message else None,
+            index=req.index,
+            magic=frozenset(w for w in req.words if w in {C.MAGIC_FAIL, C.MAGIC_FILTER, C.MAGIC_STALL, C.MAGIC_SLOW}),
+            start_delay=start_delay,
+            duration=duration,
+            steps=sorted(set(steps)),
+            label_done=req.label_done,
+        )
+        self.world.add_job(job)
+        return job
+
+    def resolve_mode(self, account: Account, override: str | None) -> str:
+        return override or account.mode
+
+    async def submit(self, ctx: Ctx, requests: list[JobRequest], *, footer_prompt: str | None = None) -> list[Job]:
+        """Gate, check capacity, then start or queue jobs (posting "Job queued" / "Queue full" as needed)."""
+        account = ctx.account
+        if self.gate(ctx):
+            return []
+        first = requests[0]
+        footer = self.job_footer(ctx, footer_prompt or first.prompt)
+        mode = self.resolve_mode(account, first.mode_override)
+        if mode == "relax" and account.plan == "basic":
+            self.notice(
+                ctx,
+                C.TITLE_JOB_ACTION_RESTRICTED,
+                "Relax mode is not available on the Basic plan. Use /fast, or upgrade your plan.",
+                footer=footer,
+            )
+            return []
+        if mode == "relax" and first.batch:
+            self.notice(
+                ctx, C.TITLE_JOB_ACTION_RESTRICTED, "You can not submit batch jobs in relax mode.", footer=footer
+            )
+            return []
+        if mode in ("fast", "turbo") and account.fast_remaining_hours <= 0:
+            self.notice(
+                ctx,
+                C.TITLE_CREDITS_EXHAUSTED,
+                "You have run out of fast hours. Switch to relax mode with "
+                "/relax, or buy more fast hours at https://www.midjourney.com/account",
+                footer=footer,
+            )
+            return []
+        if C.MAGIC_DUPLICATE in first.words:
+            self.notice(
+                ctx,
+                C.TITLE_DUPLICATE_IMAGES,
+                "This job would create images identical to one of your recent jobs. Please change your prompt.",
+                footer=footer,
+            )
+            return []
+        free = max(0, account.concurrency - len(account.running)) + max(0, account.max_queued - len(account.queued))
+        if len(requests) > free:
+            self.notice(
+                ctx,
+                C.TITLE_QUEUE_FULL,
+                f"You have {len(account.queued)} jobs queued and {len(account.running)} "
+                f"running. Please wait for a job to finish before submitting a new one.",
+                footer=footer,
+            )
+            return []
+        jobs = [self.new_job(ctx.origin, ctx.channel, ctx.app, req, mode, ctx.nonce) for req in requests]
+        queued: list[Job] = []
+        for job, request in zip(jobs, requests, strict=True):
+            if len(account.running) < account.concurrency:
+                self.start(job, ctx, request.parent_message)
+            else:
+                job.status = "queued"
+                account.queued.append(job)
+                queued.append(job)
+        if queued:
+            record = self.notice(
+                ctx,
+                C.TITLE_JOB_QUEUED,
+                f"Your job will start as soon as one of your running jobs finishes. You have {len(account.queued)} "
+                f"job{'s' if len(account.queued) != 1 else ''} queued.",
+                color=C.COLOR_WARNING,
+                footer=footer,
+            )
+            for job in queued:
+                job.queued_notice_id = record.id
+        return jobs
+
+    def content(self, job: Job, status: str, *, done: bool = False) -> str:
+        user = f"<@{job.account.user_id}>"
+        if job.kind == "upsample":
+            return f"**{job.prompt}** - Image #{job.index} {user}"
+        label = job.label_done if done else job.label
+        middle = f" - {label} {user}" if label else f" - {user}"
+        return f"**{job.prompt}**{middle} ({status})"
+
+    def mode_text(self, job: Job) -> str:
+        text = MODE_TEXT[job.mode]
+        return f"{text}, stealth" if job.account.stealth else text
+
+    def start(self, job: Job, ctx: Ctx | None, parent_message: MessageRecord | None) -> None:
+        account = job.account
+        account.running.append(job)
+        job.status = "waiting"
+        channel = self.world.channels[job.channel_id]
+        if parent_message is None and job.parent_message_id:
+            parent_message = self.world.find_message(job.parent_message_id)
+        record = self.post(
+            job.app,
+            channel,
+            content=self.content(job, "Waiting to start"),
+            ctx=ctx,
+            origin=job.origin,
+            reference=parent_message,
+            job=job,
+            kind="progress",
+            mention=account,
+        )
+        job.progress_message_id = record.id
+        self.spawn(self._run(job, record))
+
+    async def _run(self, job: Job, record: MessageRecord) -> None:
+        try:
+            await self._lifecycle(job, record)
+        finally:
+            self._finish(job)
+
+    async def _lifecycle(self, job: Job, record: MessageRecord) -> None:
+        if not await self.job_sleep(job, job.start_delay):
+            self._stopped(job, record)
+            return
+        job.status = "running"
+        job.started_at = time.time()
+        step = job.duration / (len(job.steps) + 1)
+        preview_w = max(32, int(job.image.width * self.config.preview_scale))
+        preview_h = max(32, int(job.image.height * self.config.preview_scale))
+        for percent in job.steps:
+            if not await self.job_sleep(job, step):
+                self._stopped(job, record)
+                return
+            if C.MAGIC_FILTER in job.magic and percent >= 30:
+                self._filtered(job, record)
+                return
+            if C.MAGIC_FAIL in job.magic and percent >= 45:
+                self._could_not_complete(job, record)
+                return
+            if C.MAGIC_STALL in job.magic and percent >= 50:
+                await job.cancel.wait()
+                self._stopped(job, record)
+                return
+            job.progress = percent
+            spec = replace(
+                job.image, kind="preview", base=job.image.kind, width=preview_w, height=preview_h, progress=percent
+            )
+            preview = await self.image_attachment(job.channel_id, spec, f"{job.id}_grid_0.webp", ephemeral=True)
+            if job.cancel.is_set():
+                self._stopped(job, record)
+                return
+            self.update(
+                record,
+                content=self.content(job, f"{percent}%) ({self.mode_text(job)}"),
+                attachments=[self.attachment_json(preview)],
+            )
+        if not await self.job_sleep(job, step):
+            self._stopped(job, record)
+            return
+        await self.post_result(job, record)
+
+    async def post_result(self, job: Job, progress: MessageRecord | None, *, ctx: Ctx | None = None) -> MessageRecord:
+        channel = self.world.channels[job.channel_id]
+        attachment = await self.image_attachment(job.channel_id, job.image, self.filename(job))
+        if job.image.kind == "grid":
+            components = ui.grid_rows(job.id)
+        else:
+            components = ui.single_rows(job, upscaled=job.kind == "upscale")
+        parent_message = self.world.find_message(job.parent_message_id) if job.parent_message_id else None
+        if progress is not None:
+            self.delete(progress)
+        job.progress = 100
+        job.status = "succeeded"
+        job.finished_at = time.time()
+        job.gpu_seconds = job.duration * (2.0 if job.mode == "turbo" else 1.0)
+        result = self.post(
+            job.app,
+            channel,
+            content=self.content(job, self.mode_text(job), done=True),
+            attachments=[attachment],
+            components=components,
+            origin=job.origin,
+            ctx=ctx,
+            reference=parent_message,
+            job=job,
+            kind="result",
+            mention=job.account,
+        )
+        job.result_message_id = result.id
+        self._charge(job)
+        return result
+
+    def filename(self, job: Job) -> str:
+        words = re.findall(
+            r"[a-z0-9]+", re.sub(r"<https?://\S+>|https?://\S+", " ", job.prompt.split(" --")[0].lower())
+        )
+        slug = "_".join(words)[:60].strip("_") or "image"
+        return f"{job.account.username}_{slug}_{job.id}.png"
+
+    def _charge(self, job: Job) -> None:
+        account = job.account
+        account.lifetime_images += 4 if job.image.kind == "grid" else 1
+        account.lifetime_seconds += job.gpu_seconds
+        if job.mode == "relax":
+            account.relaxed_images += 4 if job.image.kind == "grid" else 1
+            account.relaxed_seconds += job.gpu_seconds
+        elif job.kind != "upsample":
+            account.fast_seconds_used += job.gpu_seconds
+
+    def _stopped(self, job: Job, record: MessageRecord) -> None:
+        job.status = "cancelled"
+        job.finished_at = time.time()
+        if not record.deleted:
+            self.update(record, content=self.content(job, "Stopped"))
+
+    def _filtered(self, job: Job, record: MessageRecord) -> None:
+        job.status = "failed"
+        job.error = C.TITLE_IMAGE_FILTER
+        job.finished_at = time.time()
+        self.update(
+            record,
+            attachments=[],
+            embeds=[
+                ui.notice(
+                    C.TITLE_IMAGE_FILTER,
+                    "Sorry, your request was blocked by our image filters while it "
+                    "was being generated. You were not charged for this job.",
+                    footer=f"/imagine {job.prompt}",
+                )
+            ],
+        )
+
+    def _could_not_complete(self, job: Job, record: MessageRecord) -> None:
+        job.status = "failed"
+        job.error = C.TITLE_COULD_NOT_COMPLETE
+        job.finished_at = time.time()
+        self.delete(record)
+        parent = self.world.find_message(job.parent_message_id) if job.parent_message_id else None
+        self.post(
+            job.app,
+            self.world.channels[job.channel_id],
+            embeds=[
+                ui.notice(
+                    C.TITLE_COULD_NOT_COMPLETE,
+                    "There was an error processing your job. You were not charged for this job. Please try again.",
+                    footer=f"/imagine {job.prompt}",
+                )
+            ],
+            origin=job.origin,
+            reference=parent,
+            job=job,
+            kind="notice",
+        )
+
+    def _finish(self, job: Job) -> None:
+        account = job.account
+        if job in account.running:
+            account.running.remove(job)
+        if not job.finished:
+            job.status = "cancelled"
+            job.finished_at = time.time()
+        while account.queued and len(account.running) < account.concurrency:
+            nxt = account.queued.popleft()
+            if nxt.cancel.is_set():
+                nxt.status = "cancelled"
+                continue
+            self.start(nxt, None, None)
+
+    def cancel_job(self, job: Job) -> bool:
+        """Stop a queued or running job; True if it was still active."""
+        if job.finished:
+            return False
+        job.cancel.set()
+        if job in job.account.queued:
+            job.account.queued.remove(job)
+            job.status = "cancelled"
+            job.finished_at = time.time()
+        return True
+
+
+def _find_component(message: JSON, custom_id: str) -> JSON | None:
+    for row in message.get("components", []):
+        for component in row.get("components", []):
+            if component.get("custom_id") == custom_id:
+                return component  # type: ignore[no-any-return]
+    return None
+
+
+def _validate_options(
+    given: Any, schema: list[JSON], attachments: dict[str, ResolvedAttachment], path: str = "data.options"
+) -> tuple[list[str], JSON]:
+    """Check options against the command schema; returns (sub-command path, leaf values)."""
+    if not isinstance(given, list):
+        raise errors.form_error(path, "BASE_TYPE_LIST", "Must be a list.")
+    by_name = {o["name"]: o for o in schema}
+    leaves: JSON = {}
+    for position, option in enumerate(given):
+        where = f"{path}.{position}"
+        if not isinstance(option, dict) or option.get("name") not in by_name:
+            raise errors.form_error(where, "APPLICATION_COMMAND_OPTION_UNKNOWN", "Unknown option")
+        spec = by_name[option["name"]]
+        if option.get("type", spec["type"]) != spec["type"]:
+            raise errors.form_error(where + ".type", "APPLICATION_COMMAND_OPTION_TYPE_INVALID", "Invalid option type")
+        if spec["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP):
+            sub_path, sub_leaves = _validate_options(
+                option.get("options") or [], spec.get("options", []), attachments, where + ".options"
+            )
+            return [spec["name"], *sub_path], sub_leaves
+        value = option.get("value")
+        if spec["type"] == STRING:
+            if not isinstance(value, str) or len(value) > 6000:
+                raise errors.form_error(
+                    where + ".value", "BASE_TYPE_STRING", "Must be a string of at most 6000 characters."
+                )
+            choices = spec.get("choices")
+            if choices and value not in {c["value"] for c in choices}:
+                raise errors.form_error(where + ".value", "BASE_TYPE_CHOICES", "Value is not a valid choice.")
+        elif spec["type"] == INTEGER and (not isinstance(value, int) or isinstance(value, bool)):
+            raise errors.form_error(where + ".value", "NUMBER_TYPE_COERCE", f"Value {value!r} is not int.")
+        elif spec["type"] == BOOLEAN and not isinstance(value, bool):
+            raise errors.form_error(where + ".value", "BASE_TYPE_BOOLEAN", "Must be either true or false.")
+        elif spec["type"] == ATTACHMENT and str(value) not in attachments:
+            raise errors.form_error(where + ".value", "ATTACHMENT_NOT_FOUND", "Unknown attachment")
+        leaves[spec["name"]] = value
+    if not any(o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP) for o in schema):
+        for spec in schema:
+            if spec.get("required") and spec["name"] not in leaves:
+                raise errors.form_error(path, "BASE_TYPE_REQUIRED", f"Option {spec['name']} is required")
+    elif schema and not given:
+        raise errors.form_error(path, "BASE_TYPE_REQUIRED", "A sub-command is required")
+    return [], leaves

@@ -1,0 +1,264 @@
+"""Deterministic, cheap images: 2x2 grids, single upscales and progress previews.
+
+Every image is described by an `ImageSpec` (a small frozen value) and rendered on demand, so an evicted cache entry
+re-renders to identical bytes. Drawing happens on a ~96 px palette canvas that is scaled up with nearest-neighbour,
+which keeps a 1024x1024 palette PNG at a few milliseconds; previews are blurred, veiled renders of the same canvas
+whose blur and veil shrink as progress grows, encoded as WebP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import colorsys
+import io
+import math
+import random
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from PIL import Image, ImageDraw, ImageFilter
+
+CANVAS_LONG_SIDE = 96
+SHAPES = ("circle", "triangle", "square", "diamond", "ring", "cross")
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """What to draw. `kind` is "grid" (2x2), "single" (one quadrant at full size) or "preview" (of a grid)."""
+
+    kind: str
+    width: int
+    height: int
+    palette_seed: int
+    tag: int = 0  # job-unique bits drawn as a small barcode, so two jobs never share grid bytes
+    quadrant: int = 0  # for singles: which grid image (0-3) is shown
+    progress: int = 100  # for previews
+    zoom: float = 1.0  # >1 draws the content shrunk in the centre (zoom out)
+    pan: str = ""  # "left" | "right" | "up" | "down": content shifted, new area filled
+    base: str = "grid"  # for previews: the kind of the final image
+
+    @property
+    def content_type(self) -> str:
+        return "image/webp" if self.kind == "preview" else "image/png"
+
+    @property
+    def extension(self) -> str:
+        return "webp" if self.kind == "preview" else "png"
+
+
+def image_dims(ar_w: int, ar_h: int, scale: float = 1.0, base: int = 1024) -> tuple[int, int]:
+    """Pixel size for an aspect ratio at about base x base pixels, rounded to multiples of 8 (at least 64)."""
+    ratio = ar_w / ar_h
+    side = base * scale
+    width = max(64, round(side * math.sqrt(ratio) / 8.0) * 8)
+    height = max(64, round(side / math.sqrt(ratio) / 8.0) * 8)
+    return width, height
+
+
+def reduce_ratio(width: int, height: int) -> tuple[int, int]:
+    divisor = math.gcd(width, height) or 1
+    return width // divisor, height // divisor
+
+
+class _Palette:
+    """Colours of one image family: a base hue with four quadrant hues and their motifs."""
+
+    def __init__(self, seed: int) -> None:
+        rng = random.Random(seed)
+        base = rng.random()
+        self.backgrounds: list[tuple[int, int, int]] = []
+        self.foregrounds: list[tuple[int, int, int]] = []
+        self.shapes: list[str] = []
+        for quadrant in range(4):
+            hue = (base + quadrant * 0.25 + rng.uniform(-0.06, 0.06)) % 1.0
+            self.backgrounds.append(_rgb(hue, rng.uniform(0.45, 0.75), rng.uniform(0.55, 0.85)))
+            self.foregrounds.append(_rgb((hue + 0.5) % 1.0, rng.uniform(0.6, 0.95), rng.uniform(0.3, 0.95)))
+            self.shapes.append(rng.choice(SHAPES))
+
+
+def _rgb(h: float, s: float, v: float) -> tuple[int, int, int]:
+    r, g, b = colorsys.hsv_to_rgb(h, s, v)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def _canvas_size(width: int, height: int) -> tuple[int, int]:
+    if width >= height:
+        return CANVAS_LONG_SIDE, max(8, round(CANVAS_LONG_SIDE * height / width))
+    return max(8, round(CANVAS_LONG_SIDE * width / height)), CANVAS_LONG_SIDE
+
+
+def _draw_shape(
+    draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], shape: str, fill: tuple[int, int, int]
+) -> None:
+    x0, y0, x1, y1 = box
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    if shape == "circle":
+        draw.ellipse(box, fill=fill)
+    elif shape == "triangle":
+        draw.polygon([(cx, y0), (x1, y1), (x0, y1)], fill=fill)
+    elif shape == "square":
+        draw.rectangle(box, fill=fill)
+    elif shape == "diamond":
+        draw.polygon([(cx, y0), (x1, cy), (cx, y1), (x0, cy)], fill=fill)
+    elif shape == "ring":
+        width = max(2, int((x1 - x0) / 5))
+        draw.ellipse(box, outline=fill, width=width)
+    else:
+        third_w, third_h = (x1 - x0) / 3, (y1 - y0) / 3
+        draw.rectangle((x0 + third_w, y0, x1 - third_w, y1), fill=fill)
+        draw.rectangle((x0, y0 + third_h, x1, y1 - third_h), fill=fill)
+
+
+def _draw_tile(
+    draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], palette: _Palette, quadrant: int, tag: int
+) -> None:
+    x0, y0, x1, y1 = box
+    draw.rectangle((x0, y0, x1 - 1, y1 - 1), fill=palette.backgrounds[quadrant])
+    w, h = x1 - x0, y1 - y0
+    margin_x, margin_y = w // 5, h // 5
+    _draw_shape(
+        draw,
+        (x0 + margin_x, y0 + margin_y, x1 - margin_x, y1 - margin_y),
+        palette.shapes[quadrant],
+        palette.foregrounds[quadrant],
+    )
+    # Barcode: 8 job-unique bits along the bottom edge of the tile.
+    cell = max(1, w // 12)
+    for bit in range(8):
+        if (tag >> (bit + 8 * quadrant)) & 1:
+            bx = x0 + cell * (bit + 2)
+            draw.rectangle((bx, y1 - 1 - cell, bx + cell - 1, y1 - 1), fill=(250, 250, 250))
+        else:
+            bx = x0 + cell * (bit + 2)
+            draw.rectangle((bx, y1 - 1 - cell, bx + cell - 1, y1 - 1), fill=(20, 20, 20))
+
+
+def _apply_zoom_pan(canvas: Image.Image, spec: ImageSpec, palette: _Palette) -> Image.Image:
+    if spec.zoom <= 1.0 and not spec.pan:
+        return canvas
+    width, height = canvas.size
+    frame = Image.new("RGB", (width, height), palette.foregrounds[spec.quadrant])
+    if spec.zoom > 1.0:
+        inner = canvas.resize(
+            (max(1, int(width / spec.zoom)), max(1, int(height / spec.zoom))), Image.Resampling.NEAREST
+        )
+        frame.paste(inner, ((width - inner.width) // 2, (height - inner.height) // 2))
+        return frame
+    shift_x = {"left": width // 3, "right": -(width // 3)}.get(spec.pan, 0)
+    shift_y = {"up": height // 3, "down": -(height // 3)}.get(spec.pan, 0)
+    frame.paste(canvas, (shift_x, shift_y))
+    return frame
+
+
+def _render_canvas(spec: ImageSpec) -> Image.Image:
+    """The small RGB canvas the final image is scaled from."""
+    palette = _Palette(spec.palette_seed)
+    cw, ch = _canvas_size(spec.width, spec.height)
+    canvas = Image.new("RGB", (cw, ch))
+    draw = ImageDraw.Draw(canvas)
+    if spec.kind == "single":
+        _draw_tile(draw, (0, 0, cw, ch), palette, spec.quadrant, spec.tag)
+    else:
+        half_w, half_h = cw // 2, ch // 2
+        for quadrant in range(4):
+            qx, qy = (quadrant % 2) * half_w, (quadrant // 2) * half_h
+            _draw_tile(
+                draw,
+                (qx, qy, qx + half_w if quadrant % 2 == 0 else cw, qy + half_h if quadrant < 2 else ch),
+                palette,
+                quadrant,
+                spec.tag,
+            )
+        # 2 px separators make the four images unmistakable.
+        draw.line((half_w, 0, half_w, ch), fill=(255, 255, 255), width=1)
+        draw.line((0, half_h, cw, half_h), fill=(255, 255, 255), width=1)
+    return _apply_zoom_pan(canvas, spec, palette)
+
+
+def render(spec: ImageSpec) -> bytes:
+    """Encode the image described by `spec` (pure function of the spec)."""
+    if spec.kind == "preview":
+        full = replace(spec, kind=spec.base, progress=100)
+        canvas = _render_canvas(full)
+        progress = max(0, min(100, spec.progress)) / 100.0
+        blurred = canvas.filter(ImageFilter.GaussianBlur(radius=(1.0 - progress) * 6.0 + 0.3))
+        veil = Image.new("RGB", canvas.size, (128, 128, 136))
+        mixed = Image.blend(veil, blurred, 0.25 + 0.75 * progress)
+        out = mixed.resize((spec.width, spec.height), Image.Resampling.BILINEAR)
+        buffer = io.BytesIO()
+        out.save(buffer, "WEBP", quality=40, method=0)
+        return buffer.getvalue()
+    canvas = _render_canvas(spec).quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    out = canvas.resize((spec.width, spec.height), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    out.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+class ImageStore:
+    """Rendered bytes by spec: an LRU cache with a byte budget, rendering in a small thread pool."""
+
+    def __init__(self, max_bytes: int, threads: int = 2) -> None:
+        self._max_bytes = max_bytes
+        self._cache: OrderedDict[ImageSpec, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="sim-render")
+        self.renders = 0
+
+    def _remember(self, spec: ImageSpec, data: bytes) -> None:
+        with self._lock:
+            if spec in self._cache:
+                self._cache.move_to_end(spec)
+                return
+            self._cache[spec] = data
+            self._bytes += len(data)
+            while self._bytes > self._max_bytes and len(self._cache) > 1:
+                _, old = self._cache.popitem(last=False)
+                self._bytes -= len(old)
+
+    def cached(self, spec: ImageSpec) -> bytes | None:
+        with self._lock:
+            data = self._cache.get(spec)
+            if data is not None:
+                self._cache.move_to_end(spec)
+            return data
+
+    def get_sync(self, spec: ImageSpec) -> bytes:
+        data = self.cached(spec)
+        if data is None:
+            data = render(spec)
+            self.renders += 1
+            self._remember(spec, data)
+        return data
+
+    async def get(self, spec: ImageSpec) -> bytes:
+        data = self.cached(spec)
+        if data is not None:
+            return data
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self.get_sync, spec)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+            self._bytes = 0
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def probe_image(data: bytes) -> tuple[int, int, str, tuple[int, int, int]] | None:
+    """(width, height, mime type, mean colour) of an uploaded image, or None if Pillow cannot read it."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            mime = Image.MIME.get(image.format or "", "application/octet-stream")
+            mean = image.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+            width, height = image.size
+    except Exception:  # Pillow raises many types for garbage input; any of them means "not an image"
+        return None
+    assert isinstance(mean, tuple)
+    return width, height, mime, (int(mean[0]), int(mean[1]), int(mean[2]))
