@@ -276,7 +276,7 @@ class GatewayConnection:
 
     async def _watchdog(self) -> None:
         interval = self.hub.config.heartbeat_interval_ms / 1000.0
-        limit = interval * self.hub.config.heartbeat_grace + 5.0
+        limit = interval * self.hub.config.heartbeat_grace + min(5.0, interval)
         while not self.closed:
             await asyncio.sleep(min(1.0, interval / 4))
             if self.frozen_until is not None:

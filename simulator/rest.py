@@ -31,6 +31,7 @@ log = logging.getLogger("simulator.rest")
 API = r"/api/v{version:(?:9|10)}"
 UPLOAD_PREFIX = "/discord-attachments-uploads-prd"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ACCOUNT_KEY = web.RequestKey("account", Account)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -119,7 +120,8 @@ class RestApi:
             verdict = self.limiter.check(account.user_id, bucket, major)
             if not verdict.allowed:
                 return json_response(verdict.body(), status=429, headers=verdict.headers)
-        request["account"] = account
+        if account is not None:
+            request[ACCOUNT_KEY] = account
         try:
             response = await handler(request)
         except ApiError as error:
@@ -151,10 +153,9 @@ class RestApi:
     # ----- helpers ---------------------------------------------------------------------------------------------
     @staticmethod
     def account(request: web.Request) -> Account:
-        account = request.get("account")
-        if not isinstance(account, Account):
+        if ACCOUNT_KEY not in request:
             raise errors.unauthorized()
-        return account
+        return request[ACCOUNT_KEY]
 
     def channel(self, request: web.Request, account: Account) -> Channel:
         channel_id = request.match_info["channel_id"]
