@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(PY) -m devstack
+	$(PY) -m devstack $(RUN_ARGS)
 
 test: install lint typecheck cfn-lint pytest
 

@@ -1,0 +1,146 @@
+"""Every API flow end to end over loopback: API -> Discord REST (simulator) -> gateway -> relay -> table -> API."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from PIL import Image
+
+from devstack.stack import RunningStack
+from tests.e2e.conftest import ADMIN, Client
+
+
+def _png(color: tuple[int, int, int] = (10, 120, 200)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (96, 64), color).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_imagine_progress_then_grid_on_our_cdn(client: Client, stack: RunningStack) -> None:
+    token = client.token()
+    resp = client.http.get("/midjourney/imagine", params={"token": token, "prompt": "a lighthouse at dusk --ar 3:2"})
+    assert resp.status_code == 200, resp.text
+    job = resp.json()
+    assert job["status"] in ("submitted", "waiting", "running")
+    seen_progress = client.wait_job(token, job["id"], until=lambda b: b["status"] != "submitted")
+    assert seen_progress["status"] in ("waiting", "running", "succeeded")
+    done = client.wait_job(token, job["id"])
+    assert done["status"] == "succeeded", done
+    assert done["progress"] == 100
+    image = done["images"][0]
+    assert image["url"].startswith(f"{stack.api_url}/cdn/images/")
+    labels = [b["label"] for row in image["actions"] for b in row]
+    assert {"U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4"} <= set(labels)
+    cdn = client.http.get(image["url"])
+    assert cdn.status_code == 200
+    assert cdn.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(cdn.content)) as img:
+        width, height = img.size
+    assert abs(width / height - 1.5) < 0.05  # --ar 3:2
+    progress = client.http.get("/midjourney/progress", params={"token": token, "id": job["id"]}).json()
+    assert progress["percentage"] == 100
+    assert progress["image_url"] == image["url"]
+
+
+def test_buttons_upscale_variation_and_reroll(client: Client) -> None:
+    token = client.token()
+    job = client.http.get("/midjourney/imagine", params={"token": token, "prompt": "a paper boat"}).json()
+    grid = client.wait_job(token, job["id"])
+    assert grid["status"] == "succeeded", grid
+    image = grid["images"][0]
+    by_label = {("reroll" if "::reroll::" in b["id"] else b["label"]): b["id"] for row in image["actions"] for b in row}
+    children = []
+    for label in ("U2", "V3", "reroll"):
+        resp = client.http.get(
+            "/midjourney/action", params={"token": token, "image": image["id"], "action": by_label[label]}
+        )
+        assert resp.status_code == 200, resp.text
+        children.append(resp.json()["action_job_id"])
+    for child in children:
+        finished = client.wait_job(token, child)
+        assert finished["status"] == "succeeded", finished
+        assert finished["images"][0]["url"].startswith(client.stack.api_url)
+    thread = client.http.get("/midjourney/job", params={"token": token, "id": job["id"]}).json()
+    assert thread["tasks"] == 4
+    assert len(thread["images"]) == 4
+    upscaled = [i for i in thread["images"] if i["upscaled"]]
+    assert len(upscaled) == 1
+
+
+def test_describe_upload_gives_four_prompts(client: Client) -> None:
+    token = client.token()
+    resp = client.http.post(
+        "/midjourney/describe", params={"token": token}, files={"image": ("boat.png", _png(), "image/png")}
+    )
+    assert resp.status_code == 200, resp.text
+    job_id = resp.json()["id"]
+    deadline = time.monotonic() + 45
+    body = {}
+    while time.monotonic() < deadline:
+        body = client.http.get("/midjourney/descjob", params={"token": token, "id": job_id}).json()
+        if body["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.1)
+    assert body["status"] == "succeeded", body
+    assert len(body["desc"][0]["prompts"]) == 4
+    assert body["image_url"].startswith(client.stack.api_url)
+
+
+def test_switch_info_and_modes(client: Client, stack: RunningStack) -> None:
+    fast = next(a for a in stack.accounts if a["mode"] == "fast")
+    info = client.http.get(
+        "/midjourney/switch", params={"type": "info", "client_id": fast["channel_id"]}, headers={"x-admin-key": ADMIN}
+    )
+    assert info.status_code == 200, info.text
+    body = info.json()
+    assert body["status"] == "succeeded", body
+    assert body["result"]["job_mode"] == "fast"
+    assert body["result"]["fast_time_remaining_hours"] is not None
+    relax = client.http.get(
+        "/midjourney/switch", params={"type": "relax", "client_id": fast["channel_id"]}, headers={"x-admin-key": ADMIN}
+    ).json()
+    assert relax["status"] == "succeeded", relax
+    devices = {
+        d["device"]: d for d in client.http.get("/midjourney/get_devices", headers={"x-admin-key": ADMIN}).json()
+    }
+    assert devices[fast["id"]]["patternType"] == "relax"
+    back = client.http.get(
+        "/midjourney/switch", params={"type": "fast", "client_id": fast["channel_id"]}, headers={"x-admin-key": ADMIN}
+    ).json()
+    assert back["status"] == "succeeded", back
+
+
+def test_mode_routing_and_history(client: Client, stack: RunningStack) -> None:
+    token = client.token()
+    relax_account = next(a for a in stack.accounts if a["mode"] == "relax")
+    job = client.http.get("/midjourney/imagine", params={"token": token, "prompt": "slow clouds", "mode": "relax"})
+    assert job.status_code == 200, job.text
+    assert job.json()["client_id"] == relax_account["channel_id"]
+    done = client.wait_job(token, job.json()["id"])
+    assert done["status"] == "succeeded"
+    history = client.http.get("/midjourney/history", params={"token": token}).json()["data"]
+    assert history[0]["job_id"] == job.json()["id"]
+    assert history[0]["images_url"][0].startswith(client.stack.api_url)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "code"),
+    [
+        ("a simbanned scene", "banned_prompt"),
+        ("a simfilter scene", "image_filter"),
+        ("a simfail scene", "could_not_complete"),
+    ],
+)
+def test_bot_refusals_fail_the_job_with_the_bots_reason(
+    client: Client, stack: RunningStack, prompt: str, code: str
+) -> None:
+    token = client.token()
+    job = client.http.get("/midjourney/imagine", params={"token": token, "prompt": prompt}).json()
+    failed = client.wait_job(token, job["id"])
+    assert failed["status"] == "failed", failed
+    assert failed["error"]["code"] == code
+    assert failed["error"]["message"]
+    devices = client.http.get("/midjourney/get_devices", headers={"x-admin-key": ADMIN}).json()
+    assert all(d["health"] == "ok" for d in devices)
