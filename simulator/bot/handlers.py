@@ -99,7 +99,7 @@ class Handlers:
     # ----- routing ---------------------------------------------------------------------------------------------
     async def route(self, ctx: Ctx) -> None:
         if ctx.type == C.INTERACTION_APPLICATION_COMMAND:
-            handler = self.commands.get(ctx.name.split(" ")[0], self.unavailable)
+            handler = self.commands.get(ctx.name) or self.commands.get(ctx.name.split(" ")[0], self.unavailable)
             await handler(ctx)
         elif ctx.type == C.INTERACTION_MESSAGE_COMPONENT:
             for pattern, component_handler in self.components:

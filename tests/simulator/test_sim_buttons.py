@@ -1,0 +1,336 @@
+"""Every button under grids and upscales, remix modals, custom zoom, Vary (Region) and /show."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import aiohttp
+import pytest
+from PIL import Image
+from sim_harness import Discord, Gateway, custom_ids, find_custom_id, imagine_result, png_b64, submit_and_wait
+
+from simulator import MIDJOURNEY_APP_ID, NIJI_APP_ID, Account, Simulator
+
+JSON = dict[str, Any]
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+async def click(discord: Discord, gw: Gateway, message: JSON, needle: str) -> tuple[JSON, JSON]:
+    return await submit_and_wait(discord, gw, discord.click, message, find_custom_id(message, needle))
+
+
+async def upscaled(discord: Discord, gw: Gateway, prompt: str = "a quiet harbour", index: int = 1) -> tuple[JSON, JSON]:
+    grid = await imagine_result(discord, gw, prompt)
+    first, single = await click(discord, gw, grid, f"upsample::{index}::")
+    assert first["id"] == single["id"]
+    return grid, single
+
+
+def job_hash(message: JSON) -> str:
+    match = re.search(rf"_({UUID})\.png$", message["attachments"][0]["filename"])
+    assert match is not None
+    return match.group(1)
+
+
+async def test_upsample_gives_single_image_with_solo_buttons(
+    discord: Discord, gw: Gateway, alice: Account, http: aiohttp.ClientSession
+) -> None:
+    grid, single = await upscaled(discord, gw, "a quiet harbour", 3)
+    assert single["content"] == f"**a quiet harbour** - Image #3 <@{alice.user_id}>"
+    assert single["type"] == 19
+    assert single["message_reference"]["message_id"] == grid["id"]
+    assert single["referenced_message"]["id"] == grid["id"]
+    metadata = single["interaction_metadata"]
+    assert metadata["type"] == 3 and metadata["interacted_message_id"] == grid["id"]
+    h = job_hash(single)
+    assert h != job_hash(grid)
+    assert custom_ids(single) == [
+        f"MJ::JOB::upsample_v6r1_2x_subtle::1::{h}::SOLO",
+        f"MJ::JOB::upsample_v6r1_2x_creative::1::{h}::SOLO",
+        f"MJ::JOB::low_variation::1::{h}::SOLO",
+        f"MJ::JOB::high_variation::1::{h}::SOLO",
+        f"MJ::Inpaint::1::{h}::SOLO",
+        f"MJ::Outpaint::50::1::{h}::SOLO",
+        f"MJ::Outpaint::75::1::{h}::SOLO",
+        f"MJ::CustomZoom::{h}",
+        *(f"MJ::JOB::pan_{d}::1::{h}::SOLO" for d in ("left", "right", "up", "down")),
+    ]
+    web = single["components"][-1]["components"][0]
+    assert web["style"] == 5 and h in web["url"]
+    async with http.get(single["attachments"][0]["url"]) as response:
+        image = Image.open(io.BytesIO(await response.read()))
+    assert image.size == (1024, 1024)
+
+
+async def test_variation_from_grid(discord: Discord, gw: Gateway, alice: Account) -> None:
+    grid = await imagine_result(discord, gw, "autumn forest")
+    first, result = await click(discord, gw, grid, "variation::2::")
+    user = f"<@{alice.user_id}>"
+    assert first["content"] == f"**autumn forest** - Variations (Strong) by {user} (Waiting to start)"
+    assert first["message_reference"]["message_id"] == grid["id"]
+    assert result["content"] == f"**autumn forest** - Variations (Strong) by {user} (fast)"
+    assert result["message_reference"]["message_id"] == grid["id"]
+    assert len(result["components"]) == 2
+
+
+async def test_reroll(discord: Discord, gw: Gateway, alice: Account) -> None:
+    grid = await imagine_result(discord, gw, "reroll me")
+    _, result = await click(discord, gw, grid, "reroll::0::")
+    assert result["content"] == f"**reroll me** - <@{alice.user_id}> (fast)"
+    assert job_hash(result) != job_hash(grid)
+
+
+@pytest.mark.parametrize(("needle", "word"), [("2x_subtle", "Subtle"), ("2x_creative", "Creative")])
+async def test_upscale_subtle_creative(discord: Discord, gw: Gateway, alice: Account, needle: str, word: str) -> None:
+    _, single = await upscaled(discord, gw)
+    start = len(gw.frames)
+    first, result = await click(discord, gw, single, needle)
+    user = f"<@{alice.user_id}>"
+    assert first["content"] == f"**a quiet harbour** - Upscaling ({word}) by {user} (Waiting to start)"
+    updates = [u for u in gw.events("MESSAGE_UPDATE")[0:] if u["id"] == first["id"]]
+    assert updates and re.search(rf"Upscaling \({word}\) by <@\d+> \(\d+%\) \(fast\)", updates[-1]["content"])
+    assert result["content"] == f"**a quiet harbour** - Upscaled ({word}) by {user} (fast)"
+    assert (result["attachments"][0]["width"], result["attachments"][0]["height"]) == (2048, 2048)
+    assert not any("upsample" in c for c in custom_ids(result))
+    assert any("low_variation" in c for c in custom_ids(result))
+    assert start < len(gw.frames)
+
+
+@pytest.mark.parametrize(("needle", "size", "label"), [("v5_2x", 2048, "2x"), ("v5_4x", 4096, "4x")])
+async def test_v5_upscale_buttons(discord: Discord, gw: Gateway, needle: str, size: int, label: str) -> None:
+    grid = await imagine_result(discord, gw, "old model --v 5.2")
+    _, single = await click(discord, gw, grid, "upsample::1::")
+    assert [c for c in custom_ids(single) if "upsample" in c] == [
+        f"MJ::JOB::upsample_v5_2x::1::{job_hash(single)}::SOLO",
+        f"MJ::JOB::upsample_v5_4x::1::{job_hash(single)}::SOLO",
+    ]
+    _, result = await click(discord, gw, single, needle)
+    assert f"Upscaled ({label}) by" in result["content"]
+    assert result["attachments"][0]["width"] == size
+
+
+@pytest.mark.parametrize(("needle", "word"), [("low_variation", "Subtle"), ("high_variation", "Strong")])
+async def test_vary_subtle_strong(discord: Discord, gw: Gateway, needle: str, word: str) -> None:
+    _, single = await upscaled(discord, gw)
+    _, result = await click(discord, gw, single, needle)
+    assert f"- Variations ({word}) by <@" in result["content"]
+    assert len(result["components"]) == 2  # a new grid
+
+
+@pytest.mark.parametrize("needle", ["Outpaint::50", "Outpaint::75"])
+async def test_zoom_out(discord: Discord, gw: Gateway, needle: str) -> None:
+    _, single = await upscaled(discord, gw)
+    first, result = await click(discord, gw, single, needle)
+    assert "- Zoom Out by <@" in first["content"] and first["content"].endswith("(Waiting to start)")
+    assert result["content"].endswith("(fast)") and "Zoom Out by" in result["content"]
+
+
+@pytest.mark.parametrize(("direction", "wide"), [("left", True), ("right", True), ("up", False), ("down", False)])
+async def test_pan(discord: Discord, gw: Gateway, direction: str, wide: bool) -> None:
+    _, single = await upscaled(discord, gw)
+    _, result = await click(discord, gw, single, f"pan_{direction}")
+    assert f"- Pan {direction.capitalize()} by <@" in result["content"]
+    attachment = result["attachments"][0]
+    assert (attachment["width"] > attachment["height"]) is wide
+
+
+async def test_custom_zoom_modal(sim: Simulator, discord: Discord, gw: Gateway) -> None:
+    _, single = await upscaled(discord, gw)
+    start = len(gw.frames)
+    zoom_id = find_custom_id(single, "CustomZoom")
+    status, _ = await discord.click(single, zoom_id, session_id=gw.session_id)
+    assert status == 204
+    success = await gw.event("INTERACTION_SUCCESS", start=start)
+    modal = await gw.event("INTERACTION_MODAL_CREATE", start=start)
+    assert modal["id"] == success["id"]
+    assert modal["custom_id"] == f"MJ::OutpaintCustomZoomModal::{job_hash(single)}"
+    assert modal["application"]["id"] == MIDJOURNEY_APP_ID and modal["title"]
+    text_input = modal["components"][0]["components"][0]
+    assert text_input["custom_id"] == "MJ::OutpaintCustomZoomModal::prompt"
+    assert text_input["value"] == "a quiet harbour --zoom 2"
+    status, body = await discord.submit_modal({**modal, "id": "1"}, {text_input["custom_id"]: "x --zoom 2"})
+    assert status == 404 and body["code"] == 10062
+    _, result = await submit_and_wait(
+        discord, gw, discord.submit_modal, modal, {text_input["custom_id"]: "a quiet harbour --zoom 1.8"}
+    )
+    assert result["content"].startswith("**a quiet harbour --zoom 1.8** - Zoom Out by <@")
+    assert result["interaction_metadata"]["type"] == 5
+    assert result["message_reference"]["message_id"] == single["id"]
+    status, body = await discord.submit_modal(modal, {text_input["custom_id"]: "again"})
+    assert status == 404  # a modal can be submitted once
+
+
+async def test_custom_zoom_rejects_out_of_range(discord: Discord, gw: Gateway) -> None:
+    _, single = await upscaled(discord, gw)
+    start = len(gw.frames)
+    await discord.click(single, find_custom_id(single, "CustomZoom"), session_id=gw.session_id)
+    modal = await gw.event("INTERACTION_MODAL_CREATE", start=start)
+    nonce = discord.nonce()
+    await discord.submit_modal(modal, {"MJ::OutpaintCustomZoomModal::prompt": "x --zoom 3"}, nonce=nonce)
+    notice = await gw.event("MESSAGE_CREATE", lambda d: d.get("nonce") == nonce, start=start)
+    assert notice["embeds"][0]["title"] == "Invalid parameter"
+
+
+async def test_modal_only_reaches_the_named_session(sim: Simulator, discord: Discord, gw: Gateway) -> None:
+    _, single = await upscaled(discord, gw)
+    start = len(gw.frames)
+    status, _ = await discord.click(single, find_custom_id(single, "CustomZoom"), session_id="fake-session-id")
+    assert status == 204
+    await gw.event("INTERACTION_SUCCESS", start=start)  # acknowledgements still arrive
+    assert sim.state()["undelivered_modals"] == 1
+    assert not [f for f in gw.frames[start:] if f.get("t") == "INTERACTION_MODAL_CREATE"]
+
+
+async def test_vary_region_iframe_and_submit(
+    sim: Simulator, http: aiohttp.ClientSession, discord: Discord, gw: Gateway, alice: Account
+) -> None:
+    _, single = await upscaled(discord, gw)
+    start = len(gw.frames)
+    await discord.click(single, find_custom_id(single, "Inpaint"), session_id=gw.session_id)
+    iframe = await gw.event("INTERACTION_IFRAME_MODAL_CREATE", start=start)
+    assert iframe["custom_id"].startswith("MJ::iframe::") and iframe["modal_size"] == 2
+    assert iframe["application"]["id"] == MIDJOURNEY_APP_ID and iframe["iframe_path"]
+    token = iframe["custom_id"].removeprefix("MJ::iframe::")
+    base = sim.urls.discordsays_for(MIDJOURNEY_APP_ID)
+    async with http.get(f"{base}/inpaint/api/get-image-info/0/0/{token}") as response:
+        info = await response.json()
+    assert info["jobId"] == job_hash(single) and info["width"] == 1024
+    body = {"customId": token, "mask": png_b64(), "prompt": "", "userId": "0", "username": "0"}
+    async with http.post(f"{base}/inpaint/api/submit-job", json={**body, "mask": "%%%"}) as response:
+        assert response.status == 400
+    async with http.post(f"{base}/inpaint/api/submit-job", json={**body, "customId": "nope"}) as response:
+        assert response.status == 404
+    async with http.post(
+        f"{base}/inpaint/api/submit-job",
+        json={**body, "customId": iframe["custom_id"], "mask": "data:image/png;base64," + png_b64()},
+    ) as response:
+        assert response.status == 200
+        assert "success" in (await response.text()).lower()
+    async with http.post(f"{base}/.proxy/inpaint/api/submit-job", json=body) as response:
+        assert response.status == 409
+    first = await gw.event("MESSAGE_CREATE", lambda d: "Variations (Region)" in d.get("content", ""), start=start)
+    assert first["content"].endswith("(Waiting to start)")
+    assert first["interaction_metadata"]["id"] == iframe["id"]
+    assert first["message_reference"]["message_id"] == single["id"]
+    result = await gw.event(
+        "MESSAGE_CREATE",
+        lambda d: "Variations (Region)" in d.get("content", "") and bool(d.get("components")),
+        start=start,
+    )
+    assert result["content"] == f"**a quiet harbour** - Variations (Region) by <@{alice.user_id}> (fast)"
+
+
+async def test_niji_vary_region_posts_to_midjourney_host(
+    sim: Simulator, http: aiohttp.ClientSession, discord: Discord, gw: Gateway
+) -> None:
+    grid = await imagine_result(discord, gw, "niji region", application_id=NIJI_APP_ID)
+    _, single = await click(discord, gw, grid, "upsample::1::")
+    start = len(gw.frames)
+    await discord.click(single, find_custom_id(single, "Inpaint"), session_id=gw.session_id)
+    iframe = await gw.event("INTERACTION_IFRAME_MODAL_CREATE", start=start)
+    token = iframe["custom_id"].removeprefix("MJ::iframe::")
+    url = sim.urls.discordsays_for(MIDJOURNEY_APP_ID) + "/.proxy/inpaint/api/submit-job"
+    async with http.post(url, json={"customId": token, "mask": png_b64(), "prompt": "niji region, with a moon"}) as r:
+        assert r.status == 200
+    result = await gw.event(
+        "MESSAGE_CREATE", lambda d: "Remix (Region)" in d.get("content", "") and bool(d.get("components")), start=start
+    )
+    assert result["author"]["id"] == NIJI_APP_ID
+
+
+async def test_remix_modals(sim: Simulator, discord: Discord, gw: Gateway, alice: Account) -> None:
+    grid, single = await upscaled(discord, gw, "remix base")
+    sim.update_account(alice, remix=True)
+    h_grid, h_single = job_hash(grid), job_hash(single)
+    cases = [
+        (grid, "variation::1::", f"MJ::RemixModal::{h_grid}::1::1", "MJ::RemixModal::new_prompt", "Remix (Strong) by"),
+        (
+            single,
+            "low_variation",
+            f"MJ::RemixModal::{h_single}::1::0",
+            "MJ::RemixModal::new_prompt",
+            "Remix (Subtle) by",
+        ),
+        (single, "pan_up", f"MJ::PanModal::up::{h_single}::1", "MJ::PanModal::prompt", "Pan Up by"),
+        (grid, "reroll", f"MJ::ImagineModal::{grid['id']}", "MJ::ImagineModal::new_prompt", "> (fast)"),
+    ]
+    for message, needle, modal_id, input_id, expected in cases:
+        start = len(gw.frames)
+        status, _ = await discord.click(message, find_custom_id(message, needle), session_id=gw.session_id)
+        assert status == 204
+        modal = await gw.event("INTERACTION_MODAL_CREATE", start=start)
+        assert modal["custom_id"] == modal_id
+        field = modal["components"][0]["components"][0]
+        assert field["custom_id"] == input_id and field["value"] == "remix base"
+        _, result = await submit_and_wait(discord, gw, discord.submit_modal, modal, {input_id: "remix base, at night"})
+        assert result["content"].startswith("**remix base, at night** - ")
+        assert expected in result["content"]
+
+
+async def test_remix_with_unchanged_prompt_is_a_variation(
+    sim: Simulator, discord: Discord, gw: Gateway, alice: Account
+) -> None:
+    grid = await imagine_result(discord, gw, "same words")
+    sim.update_account(alice, remix=True)
+    start = len(gw.frames)
+    await discord.click(grid, find_custom_id(grid, "variation::1::"), session_id=gw.session_id)
+    modal = await gw.event("INTERACTION_MODAL_CREATE", start=start)
+    _, result = await submit_and_wait(
+        discord, gw, discord.submit_modal, modal, {"MJ::RemixModal::new_prompt": "same words"}
+    )
+    assert "Variations (Strong) by" in result["content"]
+
+
+async def test_show_job(sim: Simulator, discord: Discord, gw: Gateway, alice: Account) -> None:
+    grid = await imagine_result(discord, gw, "show me again")
+    h = job_hash(grid)
+    nonce = discord.nonce()
+    start = len(gw.frames)
+    await discord.command(
+        "show",
+        [{"type": 3, "name": "job_id", "value": h}],
+        nonce=nonce,
+        session_id=gw.session_id,
+        channel_id=alice.dm_channel_ids["midjourney"],
+    )
+    shown = await gw.event("MESSAGE_CREATE", lambda d: d.get("nonce") == nonce, start=start)
+    assert shown["channel_id"] == alice.dm_channel_ids["midjourney"]
+    assert shown["content"] == grid["content"] and custom_ids(shown) == custom_ids(grid)
+    assert shown["interaction"]["name"] == "show"
+    nonce = discord.nonce()
+    await discord.command(
+        "show",
+        [{"type": 3, "name": "job_id", "value": "00000000-0000-4000-8000-000000000000"}],
+        nonce=nonce,
+        session_id=gw.session_id,
+    )
+    missing = await gw.event("MESSAGE_CREATE", lambda d: d.get("nonce") == nonce, start=start)
+    assert missing["embeds"][0]["title"] == "Invalid parameter"
+
+
+async def test_dm_results(discord: Discord, gw: Gateway, alice: Account) -> None:
+    grid = await imagine_result(discord, gw, "send it to me")
+    command = await discord.command_def("DM Results")
+    start = len(gw.frames)
+    status, _ = await discord.interact(
+        {
+            "type": 2,
+            "application_id": MIDJOURNEY_APP_ID,
+            "guild_id": alice.guild_id,
+            "channel_id": alice.channel_id,
+            "session_id": gw.session_id,
+            "nonce": discord.nonce(),
+            "data": {
+                "id": command["id"],
+                "version": command["version"],
+                "name": "DM Results",
+                "type": 3,
+                "target_id": grid["id"],
+            },
+        }
+    )
+    assert status == 204
+    dm = await gw.event("MESSAGE_CREATE", lambda d: d["channel_id"] == alice.dm_channel_ids["midjourney"], start=start)
+    assert dm["attachments"] and dm["content"] == grid["content"]
