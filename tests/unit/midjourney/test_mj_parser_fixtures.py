@@ -213,6 +213,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "notice_credits_exhausted": _notice(NoticeKind.CREDITS_EXHAUSTED, True, AccountIssue.FAST_TIME_EXHAUSTED),
     "notice_action_needed_to_continue": _notice(NoticeKind.MODERATION, True, AccountIssue.PENDING_MOD),
     "notice_pending_mod_message": _notice(NoticeKind.PENDING_MOD, True, AccountIssue.PENDING_MOD),
+    "notice_action_needed_captcha": _notice(
+        NoticeKind.CAPTCHA, True, AccountIssue.CAPTCHA, **{"buttons.0.action": ButtonAction.CAPTCHA}
+    ),
     "notice_captcha_action_required": _notice(
         NoticeKind.CAPTCHA, True, AccountIssue.CAPTCHA, **{"buttons.0.action": ButtonAction.CAPTCHA}
     ),

@@ -53,7 +53,14 @@ from mjapi.midjourney.models import (
     VariationResult,
     ZoomResult,
 )
-from mjapi.midjourney.notices import FAILED_CONTENT_RULE, NoticeKind, NoticeRule, classify_title, severity_of
+from mjapi.midjourney.notices import (
+    FAILED_CONTENT_RULE,
+    AccountIssue,
+    NoticeKind,
+    NoticeRule,
+    classify_title,
+    severity_of,
+)
 
 MESSAGE_EVENTS = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE"})
 _EXCERPT = 300
@@ -385,6 +392,10 @@ def _notice(
     severity = severity_of(color)
     if severity == "info" and color is None:
         severity = "error" if rule.fails_job else "info"
+    if rule.kind is NoticeKind.MODERATION and any(b.action is ButtonAction.CAPTCHA for b in ctx.buttons):
+        # "Action needed to continue" is both the moderation appeal and the human check; the MJ::Captcha button
+        # tells them apart (BK checkAction treats MJ::Captcha buttons as a captcha).
+        rule = NoticeRule(NoticeKind.CAPTCHA, fails_job=True, account_issue=AccountIssue.CAPTCHA)
     return Notice(
         correlation=ctx.corr,
         notice=rule.kind,
