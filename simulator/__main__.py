@@ -24,19 +24,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--speed", type=float, default=1.0, help="time factor for the bots (200 = a 60 s job in 0.3 s)")
     parser.add_argument("--accounts", type=int, default=1, help="demo accounts to create (default 1)")
     parser.add_argument("--plan", default="standard", choices=["basic", "standard", "pro", "mega"])
+    parser.add_argument(
+        "--render-processes",
+        type=int,
+        default=0,
+        help="render images in N worker processes instead of threads (for heavy load)",
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.speed <= 0:
         parser.error("--speed must be positive")
     if not 0 <= args.accounts <= 10000:
         parser.error("--accounts must be between 0 and 10000")
+    if not 0 <= args.render_processes <= 16:
+        parser.error("--render-processes must be between 0 and 16")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
     return args
 
 
 async def serve(args: argparse.Namespace) -> None:
-    sim = Simulator(seed=args.seed, speed=args.speed)
+    sim = Simulator(seed=args.seed, speed=args.speed, render_processes=args.render_processes)
     urls = await sim.start(args.host, args.port)
     accounts = [sim.add_account(f"user{i}", plan=args.plan) for i in range(args.accounts)]
     document = {

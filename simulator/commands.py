@@ -410,10 +410,12 @@ class CommandRegistry:
     def __init__(self) -> None:
         self.apps = build_apps()
         self.index_version = INITIAL_INDEX_VERSION
+        self._index_cache: dict[tuple[str, ...], tuple[str, JSON]] = {}
 
     def reset(self) -> None:
         self.apps = build_apps()
         self.index_version = INITIAL_INDEX_VERSION
+        self._index_cache.clear()
 
     def app(self, application_id: str) -> BotApp | None:
         return self.apps.get(application_id)
@@ -456,7 +458,16 @@ class CommandRegistry:
         return out
 
     def index(self, app_ids: list[str]) -> JSON:
-        """Body of `GET .../application-command-index`."""
+        """Body of `GET .../application-command-index` (cached until a version changes; treat as read-only)."""
+        key = tuple(app_ids)
+        cached = self._index_cache.get(key)
+        if cached is not None and cached[0] == self.index_version:
+            return cached[1]
+        body = self._build_index(app_ids)
+        self._index_cache[key] = (self.index_version, body)
+        return body
+
+    def _build_index(self, app_ids: list[str]) -> JSON:
         return {
             "applications": [self.apps[a].application_json() for a in app_ids],
             "application_commands": self._commands_json(app_ids),

@@ -50,7 +50,7 @@ class SimConfig:
     replay_buffer: int = 2000
     cdn_ttl: float = 86400.0
     image_scale: float = 1.0
-    preview_scale: float = 0.25
+    preview_scale: float = 0.125  # previews are low-res and cheap: 128x128 for a 1024x1024 grid
     image_cache_bytes: int = 256 * 1024 * 1024
     upload_cache_bytes: int = 256 * 1024 * 1024
     max_messages_per_channel: int = 1000
@@ -62,3 +62,4 @@ class SimConfig:
     gateway_events_per_minute: int = 120
     rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
     render_threads: int = 2
+    render_processes: int = 0  # >0: render in worker processes (frees the event loop's GIL under heavy load)

@@ -676,7 +676,9 @@ class Hub:
 
     # ----- the aiohttp handler ---------------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        # No permessage-deflate: Discord's own compression is compress=zlib-stream (and deflating every frame twice
+        # would only burn CPU).
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20, compress=False)
         version = request.query.get("v", "9")
         encoding = request.query.get("encoding", "json")
         compress = request.query.get("compress", "")

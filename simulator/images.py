@@ -12,10 +12,11 @@ import asyncio
 import colorsys
 import io
 import math
+import multiprocessing
 import random
 import threading
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from PIL import Image, ImageDraw, ImageFilter
@@ -152,12 +153,12 @@ def _apply_zoom_pan(canvas: Image.Image, spec: ImageSpec, palette: _Palette) -> 
     return frame
 
 
-def _render_canvas(spec: ImageSpec) -> Image.Image:
-    """The small RGB canvas the final image is scaled from."""
+def _render_canvas(spec: ImageSpec, size: tuple[int, int] | None = None, mode: str = "RGB") -> Image.Image:
+    """Draw the image: on a small RGB canvas (scaled up later), or directly at full size in palette mode."""
     palette = _Palette(spec.palette_seed)
-    cw, ch = _canvas_size(spec.width, spec.height)
-    canvas = Image.new("RGB", (cw, ch))
-    draw = ImageDraw.Draw(canvas)
+    cw, ch = size or _canvas_size(spec.width, spec.height)
+    canvas = Image.new(mode, (cw, ch))
+    draw = ImageDraw.Draw(canvas)  # in "P" mode, RGB fills are allocated palette entries
     if spec.kind == "single":
         _draw_tile(draw, (0, 0, cw, ch), palette, spec.quadrant, spec.tag)
     else:
@@ -171,9 +172,12 @@ def _render_canvas(spec: ImageSpec) -> Image.Image:
                 quadrant,
                 spec.tag,
             )
-        # 2 px separators make the four images unmistakable.
-        draw.line((half_w, 0, half_w, ch), fill=(255, 255, 255), width=1)
-        draw.line((0, half_h, cw, half_h), fill=(255, 255, 255), width=1)
+        # White separators make the four images unmistakable.
+        line = max(1, cw // 96)
+        draw.line((half_w, 0, half_w, ch), fill=(255, 255, 255), width=line)
+        draw.line((0, half_h, cw, half_h), fill=(255, 255, 255), width=line)
+    if mode != "RGB":
+        return canvas
     return _apply_zoom_pan(canvas, spec, palette)
 
 
@@ -183,29 +187,41 @@ def render(spec: ImageSpec) -> bytes:
         full = replace(spec, kind=spec.base, progress=100)
         canvas = _render_canvas(full)
         progress = max(0, min(100, spec.progress)) / 100.0
-        blurred = canvas.filter(ImageFilter.GaussianBlur(radius=(1.0 - progress) * 6.0 + 0.3))
+        blurred = canvas.filter(ImageFilter.BoxBlur(radius=(1.0 - progress) * 6.0 + 0.3))
         veil = Image.new("RGB", canvas.size, (128, 128, 136))
         mixed = Image.blend(veil, blurred, 0.25 + 0.75 * progress)
         out = mixed.resize((spec.width, spec.height), Image.Resampling.BILINEAR)
         buffer = io.BytesIO()
-        out.save(buffer, "WEBP", quality=40, method=0)
+        out.save(buffer, "WEBP", quality=30, method=0)
         return buffer.getvalue()
-    canvas = _render_canvas(spec).quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    out = canvas.resize((spec.width, spec.height), Image.Resampling.NEAREST)
+    if spec.zoom <= 1.0 and not spec.pan:
+        out = _render_canvas(spec, (spec.width, spec.height), "P")
+    else:
+        canvas = _render_canvas(spec).quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        out = canvas.resize((spec.width, spec.height), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     out.save(buffer, "PNG", compress_level=1)
     return buffer.getvalue()
 
 
 class ImageStore:
-    """Rendered bytes by spec: an LRU cache with a byte budget, rendering in a small thread pool."""
+    """Rendered bytes by spec: an LRU cache with a byte budget, rendering off the event loop.
 
-    def __init__(self, max_bytes: int, threads: int = 2) -> None:
+    Renders run in a small thread pool, or (``processes`` > 0) in worker processes, which keeps Pillow's work from
+    competing with the event loop for the GIL under heavy load. Concurrent requests for one spec share one render.
+    """
+
+    def __init__(self, max_bytes: int, threads: int = 2, processes: int = 0) -> None:
         self._max_bytes = max_bytes
         self._cache: OrderedDict[ImageSpec, bytes] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="sim-render")
+        self._pool: Executor
+        if processes > 0:
+            self._pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+        else:
+            self._pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="sim-render")
+        self._inflight: dict[ImageSpec, asyncio.Future[bytes]] = {}
         self.renders = 0
 
     def _remember(self, spec: ImageSpec, data: bytes) -> None:
@@ -238,8 +254,19 @@ class ImageStore:
         data = self.cached(spec)
         if data is not None:
             return data
+        pending = self._inflight.get(spec)
+        if pending is not None:
+            return await asyncio.shield(pending)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self.get_sync, spec)
+        future: asyncio.Future[bytes] = loop.run_in_executor(self._pool, render, spec)
+        self._inflight[spec] = future
+        try:
+            data = await asyncio.shield(future)
+        finally:
+            self._inflight.pop(spec, None)
+        self.renders += 1
+        self._remember(spec, data)
+        return data
 
     def clear(self) -> None:
         with self._lock:

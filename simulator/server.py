@@ -88,7 +88,9 @@ class Simulator:
             raise ValueError("speed must be positive")
         self.world = World(self.config)
         self.world.banned_words = list(C.DEFAULT_BANNED_WORDS)
-        self.images = ImageStore(self.config.image_cache_bytes, self.config.render_threads)
+        self.images = ImageStore(
+            self.config.image_cache_bytes, self.config.render_threads, self.config.render_processes
+        )
         cdn_key = hashlib.sha256(f"cdn-key:{self.config.seed}".encode()).digest()
         self.cdn = Cdn(self.world, self.images, cdn_key)
         self.hub = Hub(self.world, self.config)
@@ -542,7 +544,7 @@ class Simulator:
         creation state; otherwise they are removed and new ones get the same ids a fresh simulator would give.
         """
         for job in self.world.jobs.values():
-            job.cancel.set()
+            job.request_cancel()
         for task in list(self.engine.tasks):
             task.cancel()
         for connection in list(self.hub.connections):

@@ -382,9 +382,17 @@ class Job:
     finished_at: float | None = None
     gpu_seconds: float = 0.0
     cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    sleepers: set[asyncio.Future[bool]] = field(default_factory=set)
     stall_release: asyncio.Event = field(default_factory=asyncio.Event)
     label_done: str = ""
     queued_notice_id: str | None = None
+
+    def request_cancel(self) -> None:
+        """Stop the job: wakes its lifecycle wherever it waits."""
+        self.cancel.set()
+        for sleeper in list(self.sleepers):
+            if not sleeper.done():
+                sleeper.set_result(False)
 
     @property
     def is_grid(self) -> bool:

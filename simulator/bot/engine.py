@@ -15,7 +15,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Coroutine
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from simulator import constants as C
@@ -172,11 +172,15 @@ class Engine:
         """Sleep unless the job is cancelled first; True when the full time elapsed."""
         if job.cancel.is_set():
             return False
+        loop = asyncio.get_running_loop()
+        sleeper: asyncio.Future[bool] = loop.create_future()
+        timer = loop.call_later(self.real(sim_seconds), _wake, sleeper)
+        job.sleepers.add(sleeper)
         try:
-            await asyncio.wait_for(job.cancel.wait(), timeout=self.real(sim_seconds))
-        except TimeoutError:
-            return True
-        return False
+            return await sleeper
+        finally:
+            timer.cancel()
+            job.sleepers.discard(sleeper)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
@@ -961,17 +965,16 @@ class Engine:
                 self._stopped(job, record)
                 return
             job.progress = percent
-            spec = replace(
-                job.image, kind="preview", base=job.image.kind, width=preview_w, height=preview_h, progress=percent
-            )
-            preview = await self.image_attachment(job.channel_id, spec, f"{job.id}_grid_0.webp", ephemeral=True)
+            attachments: list[JSON] = []
+            if percent > 0:  # nothing is drawn yet at 0%, so that update carries no preview
+                spec = preview_spec(job.image, preview_w, preview_h, percent)
+                preview = await self.image_attachment(job.channel_id, spec, f"{job.id}_grid_0.webp", ephemeral=True)
+                attachments.append(self.attachment_json(preview))
             if job.cancel.is_set():
                 self._stopped(job, record)
                 return
             self.update(
-                record,
-                content=self.content(job, f"{percent}%) ({self.mode_text(job)}"),
-                attachments=[self.attachment_json(preview)],
+                record, content=self.content(job, f"{percent}%) ({self.mode_text(job)}"), attachments=attachments
             )
         if not await self.job_sleep(job, step):
             self._stopped(job, record)
@@ -1089,12 +1092,39 @@ class Engine:
         """Stop a queued or running job; True if it was still active."""
         if job.finished:
             return False
-        job.cancel.set()
+        job.request_cancel()
         if job in job.account.queued:
             job.account.queued.remove(job)
             job.status = "cancelled"
             job.finished_at = time.time()
         return True
+
+
+def _wake(sleeper: asyncio.Future[bool]) -> None:
+    if not sleeper.done():
+        sleeper.set_result(True)
+
+
+PREVIEW_FAMILIES = 32
+
+
+def preview_spec(image: ImageSpec, width: int, height: int, percent: int) -> ImageSpec:
+    """The progress image of a job: one of 32 palette families at 5 % steps, so previews come from a small cache.
+
+    Rendering a distinct WebP per job and step dominated the cost of many concurrent jobs; a preview's colours
+    therefore hint at (but need not match) the final grid. It still changes with progress and is deterministic.
+    """
+    return ImageSpec(
+        kind="preview",
+        base=image.kind,
+        width=width,
+        height=height,
+        palette_seed=image.palette_seed % PREVIEW_FAMILIES,
+        progress=min(95, 5 * round(percent / 5)),
+        quadrant=image.quadrant,
+        zoom=image.zoom,
+        pan=image.pan,
+    )
 
 
 def _find_component(message: JSON, custom_id: str) -> JSON | None:
