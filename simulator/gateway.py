@@ -380,13 +380,14 @@ class Hub:
         self.resume_url = ""
         self.event_log: deque[JSON] = deque(maxlen=5000)
         self.undelivered_modals = 0
-        self._session_counter = 0
+        self._session_counter: dict[str, int] = {}
 
     # ----- sessions --------------------------------------------------------------------------------------------
     def new_session(self, account: Account) -> Session:
         self.gc()
-        self._session_counter += 1
-        rng = derive_rng(self.config.seed, "session", account.user_id, self._session_counter)
+        count = self._session_counter.get(account.user_id, 0) + 1
+        self._session_counter[account.user_id] = count
+        rng = derive_rng(self.config.seed, "session", account.user_id, count)
         session = Session(id=random_hex(rng, 32), account=account, buffer_size=self.config.replay_buffer)
         self.sessions[session.id] = session
         self.by_user.setdefault(account.user_id, []).append(session)
@@ -673,6 +674,7 @@ class Hub:
         self.faults.clear()
         self.event_log.clear()
         self.undelivered_modals = 0
+        self._session_counter.clear()
 
     # ----- the aiohttp handler ---------------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:

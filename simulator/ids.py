@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -84,3 +85,10 @@ def iso_timestamp(unix: float) -> str:
 
 def is_snowflake(value: object) -> bool:
     return isinstance(value, str) and value.isdigit() and 0 < len(value) <= 20
+
+
+def safe_filename(name: str) -> str:
+    """Attachment filenames as Discord stores them: path stripped, spaces and odd characters turned into `_`."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", base).strip(".") or "file"
+    return cleaned[:200]

@@ -18,7 +18,7 @@ from aiohttp.web_exceptions import HTTPException
 from simulator import constants as C
 from simulator import errors
 from simulator.errors import ApiError
-from simulator.ids import derive_rng, is_snowflake, iso_timestamp, random_token_part, random_uuid
+from simulator.ids import derive_rng, is_snowflake, iso_timestamp, random_token_part, random_uuid, safe_filename
 from simulator.images import probe_image
 from simulator.ratelimit import RateLimiter, RestFaults, Verdict, limited_headers
 from simulator.state import Account, AttachmentRecord, Channel, MessageRecord, Upload
@@ -64,7 +64,7 @@ class RestApi:
         self.engine = sim.engine
         self.limiter = RateLimiter(sim.config.rate_limits)
         self.faults = RestFaults()
-        self._upload_counter = 0
+        self._upload_counter: dict[str, int] = {}
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -358,12 +358,14 @@ class RestApi:
             "flags": 0,
             "components": [],
         }
-        nonce = payload.get("nonce")
-        if isinstance(nonce, (str, int)) and not isinstance(nonce, bool):
-            data["nonce"] = str(nonce)
         record = MessageRecord(data=data, channel_id=channel.id, kind="user")
         self.world.store_message(record)
         outgoing = self.engine.outgoing(record)
+        reply = dict(record.data)
+        nonce = payload.get("nonce")
+        if isinstance(nonce, (str, int)) and not isinstance(nonce, bool):
+            # Echoed in the response and MESSAGE_CREATE only, like Discord (fetched messages have no nonce).
+            outgoing["nonce"] = reply["nonce"] = str(nonce)
         if channel.guild_id:
             outgoing["member"] = {
                 "roles": [],
@@ -374,7 +376,7 @@ class RestApi:
                 "nick": None,
             }
         self.sim.hub.dispatch(channel.member_ids, "MESSAGE_CREATE", outgoing)
-        return json_response(record.data)
+        return json_response(reply)
 
     def _message_attachment(
         self, account: Account, channel: Channel, position: int, item: Any, files: dict[str, tuple[str, bytes]]
@@ -411,7 +413,7 @@ class RestApi:
         record = AttachmentRecord(
             id=self.world.snowflakes.next(),
             channel_id=channel.id,
-            filename=filename.rsplit("/", 1)[-1] or "file",
+            filename=safe_filename(filename),
             content_type=probe[2] if probe else "application/octet-stream",
             size=len(blob),
             width=probe[0] if probe else None,
@@ -533,8 +535,9 @@ class RestApi:
                 raise errors.form_error(f"files.{position}.file_size", "NUMBER_TYPE_COERCE", "Value is not int.")
             if size > C.MAX_UPLOAD_BYTES:
                 raise ApiError(413, 40005, "Request entity too large")
-            self._upload_counter += 1
-            rng = derive_rng(self.sim.config.seed, "upload", account.user_id, self._upload_counter)
+            count = self._upload_counter.get(account.user_id, 0) + 1
+            self._upload_counter[account.user_id] = count
+            rng = derive_rng(self.sim.config.seed, "upload", account.user_id, count)
             upload_filename = f"{random_uuid(rng)}/{filename}"
             upload_id = random_token_part(rng, 64)
             self.world.add_upload(Upload(upload_filename, filename, channel.id, account.user_id, size, upload_id))

@@ -101,6 +101,7 @@ class Simulator:
         self._runner: web.AppRunner | None = None
         self._gc_task: asyncio.Task[None] | None = None
         self._initial_ttl = self.config.cdn_ttl
+        self._captchas = 0
         self.started_at = 0.0
 
     # ----- lifecycle -------------------------------------------------------------------------------------------
@@ -266,7 +267,8 @@ class Simulator:
         if event == "captcha":
             if variant not in ("embed", "iframe"):
                 raise ValueError("captcha variant must be 'embed' or 'iframe'")
-            acct.captcha = random_hex(derive_rng(self.config.seed, "captcha", acct.user_id, time.time()), 22)
+            self._captchas += 1
+            acct.captcha = random_hex(derive_rng(self.config.seed, "captcha", acct.user_id, self._captchas), 22)
             acct.captcha_variant = variant
         elif event == "ban":
             acct.blocked = True
@@ -566,7 +568,7 @@ class Simulator:
         world.attachments.clear()
         world.uploads.clear()
         world.upload_bytes = 0
-        self.rest._upload_counter = 0
+        self.rest._upload_counter.clear()
         for channel in world.channels.values():
             channel.messages.clear()
             channel.last_message_id = None

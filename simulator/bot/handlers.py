@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from simulator import constants as C
 from simulator.bot import texts, ui
 from simulator.bot.engine import Ctx, JobRequest, PendingIframe, ResolvedAttachment
-from simulator.ids import derive_rng, derive_seed
+from simulator.ids import derive_rng, derive_seed, safe_filename
 from simulator.images import probe_image, reduce_ratio
 from simulator.prompts import (
     DEFAULT_MJ_VERSION,
@@ -190,7 +190,7 @@ class Handlers:
         record = AttachmentRecord(
             id=self.world.snowflakes.next(),
             channel_id=ctx.channel.id,
-            filename=item.filename.rsplit("/", 1)[-1] or "image.png",
+            filename=safe_filename(item.filename),
             content_type=mime,
             size=len(item.data),
             width=width,

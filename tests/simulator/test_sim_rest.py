@@ -386,3 +386,43 @@ async def test_both_envelope_spellings_work(discord: Discord, gw: Gateway, alice
         status, body, headers = await discord.request("DELETE", path)
     assert status == 204
     await gw.event("MESSAGE_REACTION_REMOVE", start=start)
+
+
+async def test_user_message_nonce_is_echoed_not_stored(discord: Discord, gw: Gateway, alice: Account) -> None:
+    status, message, _ = await discord.post(
+        f"/channels/{alice.channel_id}/messages", json={"content": "hello", "nonce": "123456789"}
+    )
+    assert status == 200 and message["nonce"] == "123456789"
+    event = await gw.event("MESSAGE_CREATE", lambda d: d["id"] == message["id"])
+    assert event["nonce"] == "123456789"
+    _, listed, _ = await discord.get(f"/channels/{alice.channel_id}/messages")
+    assert "nonce" not in listed[0]
+
+
+async def test_uploaded_filenames_are_sanitised(discord: Discord, alice: Account, http: aiohttp.ClientSession) -> None:
+    uploaded = await discord.upload("my cat (1).png", png())
+    payload = {"content": "", "attachments": [{"id": "0", "filename": "my cat (1).png", "uploaded_filename": uploaded}]}
+    status, message, _ = await discord.post(f"/channels/{alice.channel_id}/messages", json=payload)
+    assert status == 200
+    attachment = message["attachments"][0]
+    assert attachment["filename"] == "my_cat__1_.png"
+    async with http.get(attachment["url"]) as response:
+        assert response.status == 200
+
+
+async def test_session_ids_are_deterministic_per_user(http: aiohttp.ClientSession) -> None:
+    async def session_ids() -> list[str]:
+        sim = Simulator(seed=11, speed=400)
+        await sim.start()
+        try:
+            users = [sim.add_account(name) for name in ("a", "b")]
+            out = []
+            for user in reversed(users):  # the order across users must not matter
+                gw = Gateway(sim.urls.gateway, user.token)
+                out.append((await gw.identify())["session_id"])
+                await gw.close()
+            return sorted(out)
+        finally:
+            await sim.stop()
+
+    assert await session_ids() == await session_ids()
