@@ -555,10 +555,11 @@ class Hub:
         if not sessions:
             return
         faults = self.faults.get(user_id)
-        if faults is None or not faults.active():
+        if (faults is None or not faults.active()) and user_id not in self._held:
             for session in sessions:
                 session.append(event, data_json)
             return
+        faults = faults or DispatchFaults()
         if faults.drop > 0:
             faults.drop -= 1
             return

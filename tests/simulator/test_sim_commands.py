@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -444,3 +445,24 @@ async def test_interaction_failure_when_bot_is_offline(sim: Simulator, discord: 
     await discord.imagine("dropped once", nonce=nonce, session_id=gw.session_id)
     await gw.event("INTERACTION_FAILURE", lambda d: d["nonce"] == nonce, start=start)
     assert (await imagine_result(discord, gw, "answered again"))["attachments"]
+
+
+async def test_shared_guild_members_see_public_messages_only(
+    sim: Simulator, http: aiohttp.ClientSession, discord: Discord, gw: Gateway, alice: Account
+) -> None:
+    bob = sim.add_account("bob", guild_id=alice.guild_id)
+    assert bob.channel_id == alice.channel_id and bob.guild_id == alice.guild_id
+    watcher = Gateway(sim.urls.gateway, bob.token)
+    await watcher.identify()
+    result = await imagine_result(discord, gw, "seen by bob")
+    seen = await watcher.event("MESSAGE_CREATE", lambda d: d["id"] == result["id"])
+    assert seen["mentions"][0]["id"] == alice.user_id
+    notice = await reply_to(discord, gw, "imagine", [{"type": 3, "name": "prompt", "value": "a cat --foo"}])
+    await asyncio.sleep(0.05)
+    assert notice["id"] not in {f["d"]["id"] for f in watcher.dispatches if f.get("t") == "MESSAGE_CREATE"}
+    assert not [f for f in watcher.dispatches if f.get("t", "").startswith("INTERACTION_")]
+    bob_client = Discord(http, sim.urls, bob)
+    status, _ = await bob_client.click(result, custom_ids(result)[0])
+    assert status == 204  # anyone in the channel may click; the upscale then belongs to bob
+    await watcher.event("MESSAGE_CREATE", lambda d: d.get("content", "").endswith(f"Image #1 <@{bob.user_id}>"))
+    await watcher.close()
