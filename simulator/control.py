@@ -39,6 +39,12 @@ async def _body(request: web.Request) -> JSON:
     return data
 
 
+def _need(body: JSON, key: str) -> Any:
+    if key not in body:
+        raise ControlError(400, f"{key} is required")
+    return body[key]
+
+
 def _guard(handler: Handler) -> Handler:
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
@@ -69,7 +75,7 @@ def control_routes(sim: Simulator) -> list[web.RouteDef]:
     async def speed(request: web.Request) -> web.Response:
         if request.method == "POST":
             body = await _body(request)
-            sim.set_speed(float(body["speed"]))
+            sim.set_speed(float(_need(body, "speed")))
         return _out({"speed": sim.speed})
 
     async def accounts(request: web.Request) -> web.Response:
@@ -212,7 +218,7 @@ def control_routes(sim: Simulator) -> list[web.RouteDef]:
 
     async def cdn_ttl(request: web.Request) -> web.Response:
         body = await _body(request)
-        return _out({"ttl": sim.set_cdn_ttl(float(body["seconds"]))})
+        return _out({"ttl": sim.set_cdn_ttl(float(_need(body, "seconds")))})
 
     async def banned(request: web.Request) -> web.Response:
         if request.method == "PUT":

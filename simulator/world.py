@@ -17,7 +17,7 @@ JSON = dict[str, Any]
 # Accounts get ids over a fixed date so that they are identical for identical seeds.
 _ACCOUNT_EPOCH_MS = 1_650_000_000_000
 _MAX_EPHEMERAL = 20000
-_MAX_ATTACHMENTS = 500_000
+_MAX_ATTACHMENTS = 200_000
 
 
 class World:

@@ -57,6 +57,10 @@ async def test_control_accounts_and_events(sim: Simulator, http: aiohttp.ClientS
         ("POST", "/accounts", {"name": "carol"}, 400),
         ("PATCH", "/accounts/carol", {"plan": "platinum"}, 400),
         ("POST", "/speed", {"speed": -1}, 400),
+        ("POST", "/speed", {}, 400),
+        ("POST", "/speed", {"speed": "fast"}, 400),
+        ("POST", "/cdn/ttl", {}, 400),
+        ("GET", "/jobs/nope", None, 404),
     ]:
         status, error = await call(http, method, base + path, body)
         assert status == expected and "error" in error, (path, error)

@@ -426,3 +426,62 @@ async def test_session_ids_are_deterministic_per_user(http: aiohttp.ClientSessio
             await sim.stop()
 
     assert await session_ids() == await session_ids()
+
+
+MALFORMED_INTERACTIONS: list[object] = [
+    [],
+    "text",
+    5,
+    {"type": 2},
+    {"type": 2, "data": []},
+    {"type": 3, "application_id": MIDJOURNEY_APP_ID},
+    {"type": 5, "application_id": MIDJOURNEY_APP_ID, "channel_id": None},
+]
+
+
+async def test_malformed_bodies_are_4xx_json(sim: Simulator, discord: Discord, alice: Account) -> None:
+    command = await discord.command_def("imagine")
+    base = {
+        "type": 2,
+        "application_id": MIDJOURNEY_APP_ID,
+        "guild_id": alice.guild_id,
+        "channel_id": alice.channel_id,
+        "session_id": "s",
+        "nonce": "1",
+        "data": {"id": command["id"], "version": command["version"], "name": "imagine", "type": 1},
+    }
+    payloads: list[object] = [*MALFORMED_INTERACTIONS]
+    for data in (
+        {"options": "x"},
+        {"options": [5]},
+        {"options": [{"name": "prompt", "type": 3, "value": 7}]},
+        {"options": [{"name": "prompt", "type": 3, "value": "x" * 7000}]},
+        {"attachments": {"0": 1}},
+        {"attachments": [{"id": "0", "uploaded_filename": "missing/x.png"}]},
+        {"attachments": [7]},
+    ):
+        payloads.append({**base, "data": {**base["data"], **data}})
+    payloads += [
+        {**base, "type": 3, "message_id": "1", "data": {"custom_id": 5}},
+        {**base, "type": 5, "data": {"id": "1", "custom_id": "x", "components": "nope"}},
+        {**base, "nonce": True},
+    ]
+    for payload in payloads:
+        status, body, _ = await discord.post("/interactions", json=payload)
+        assert 400 <= status < 500, (payload, status, body)
+        assert isinstance(body, dict) and isinstance(body.get("code"), int), (payload, body)
+    for path, payload in [
+        (f"/channels/{alice.channel_id}/attachments", {"files": "x"}),
+        (f"/channels/{alice.channel_id}/attachments", {"files": [{"filename": "../x.png", "file_size": 1}]}),
+        (f"/channels/{alice.channel_id}/attachments", {"files": [{"filename": "x.png", "file_size": "big"}]}),
+        (f"/channels/{alice.channel_id}/messages", {"content": 5}),
+        (f"/channels/{alice.channel_id}/messages", {"content": "x" * 2001}),
+        (f"/channels/{alice.channel_id}/messages", {"attachments": ["x"]}),
+        ("/attachments/refresh-urls", {"attachment_urls": "x"}),
+        ("/attachments/refresh-urls", [1, 2]),
+    ]:
+        status, body, _ = await discord.post(path, json=payload)
+        assert 400 <= status < 500, (path, payload, status, body)
+    for query in ({"limit": "x"}, {"before": "abc"}, {"limit": "0"}):
+        status, body, _ = await discord.get(f"/channels/{alice.channel_id}/messages", params=query)
+        assert status == 400 and body["code"] == 50035
