@@ -48,6 +48,7 @@ class SimConfig:
     heartbeat_grace: float = 1.5  # close if no heartbeat within interval * grace (+ 5 s)
     session_resume_timeout: float = 300.0
     replay_buffer: int = 2000
+    max_sessions_per_user: int = 8  # beyond this, the oldest disconnected sessions stop being resumable
     cdn_ttl: float = 86400.0
     image_scale: float = 1.0
     preview_scale: float = 0.125  # previews are low-res and cheap: 128x128 for a 1024x1024 grid

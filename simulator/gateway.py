@@ -390,7 +390,14 @@ class Hub:
         rng = derive_rng(self.config.seed, "session", account.user_id, count)
         session = Session(id=random_hex(rng, 32), account=account, buffer_size=self.config.replay_buffer)
         self.sessions[session.id] = session
-        self.by_user.setdefault(account.user_id, []).append(session)
+        sessions = self.by_user.setdefault(account.user_id, [])
+        sessions.append(session)
+        # Bound memory for clients that reconnect without resuming: the oldest detached sessions are dropped.
+        detached = [s for s in sessions if s.connection is None and s is not session]
+        while len(sessions) > self.config.max_sessions_per_user and detached:
+            oldest = detached.pop(0)
+            oldest.invalidated = True
+            self.drop_session(oldest)
         return session
 
     def drop_session(self, session: Session) -> None:

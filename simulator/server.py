@@ -27,7 +27,7 @@ from simulator.ids import derive_rng, random_hex, snowflake_at
 from simulator.images import ImageStore
 from simulator.ratelimit import RestFault
 from simulator.rest import RestApi
-from simulator.state import PLANS, Account, BotSettings, Channel, Job, default_settings
+from simulator.state import PLANS, Account, AccountList, BotSettings, Channel, Job, default_settings
 from simulator.world import World
 
 JSON = dict[str, Any]
@@ -214,8 +214,9 @@ class Simulator:
         )
 
     @property
-    def accounts(self) -> list[Account]:
-        return list(self.world.accounts.values())
+    def accounts(self) -> AccountList:
+        """All accounts (a list; calling it, ``sim.accounts()``, returns the same)."""
+        return AccountList(self.world.accounts.values())
 
     def account(self, key: Account | str) -> Account:
         """An account by object, user id, username or token (KeyError if unknown)."""

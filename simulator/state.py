@@ -69,6 +69,13 @@ class BotSettings:
         }
 
 
+class AccountList(list["Account"]):
+    """A list of accounts that can also be called (``sim.accounts`` and ``sim.accounts()`` both work)."""
+
+    def __call__(self) -> list[Account]:
+        return list(self)
+
+
 def default_settings() -> dict[str, BotSettings]:
     return {"midjourney": BotSettings(DEFAULT_MJ_VERSION), "niji": BotSettings(DEFAULT_NIJI_VERSION)}
 
@@ -386,6 +393,11 @@ class Job:
     stall_release: asyncio.Event = field(default_factory=asyncio.Event)
     label_done: str = ""
     queued_notice_id: str | None = None
+
+    @property
+    def hash(self) -> str:
+        """The "message hash" peers extract from URLs and custom_ids (it is the job UUID)."""
+        return self.id
 
     def request_cancel(self) -> None:
         """Stop the job: wakes its lifecycle wherever it waits."""

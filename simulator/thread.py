@@ -13,7 +13,7 @@ from simulator.bot.engine import BotFaults
 from simulator.gateway import DispatchFaults
 from simulator.ratelimit import RestFault
 from simulator.server import Simulator, SimUrls
-from simulator.state import Account, Channel
+from simulator.state import Account, AccountList, Channel, Job
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -125,7 +125,8 @@ class SimulatorThread:
         return result.result(timeout)
 
     @property
-    def accounts(self) -> list[Account]:
+    def accounts(self) -> AccountList:
+        """All accounts (a list; calling it, ``sim.accounts()``, returns the same)."""
         return self.call(lambda s: s.accounts)
 
     # ----- the control API, forwarded --------------------------------------------------------------------------
@@ -183,11 +184,12 @@ class SimulatorThread:
     def clear_faults(self) -> None:
         self.call(lambda s: s.clear_faults())
 
-    def jobs(self, account: Account | str | None = None, status: str | None = None) -> list[JSON]:
-        return self.call(lambda s: [j.to_json() for j in s.jobs(account, status)])
+    def jobs(self, account: Account | str | None = None, status: str | None = None) -> list[Job]:
+        """Live Job objects (read them; `Job.to_json()` gives a snapshot dict)."""
+        return self.call(lambda s: s.jobs(account, status))
 
-    def job(self, job_id: str) -> JSON:
-        return self.call(lambda s: s.job(job_id).to_json())
+    def job(self, job_id: str) -> Job:
+        return self.call(lambda s: s.job(job_id))
 
     def cancel_job(self, job_id: str) -> bool:
         return self.call(lambda s: s.cancel_job(job_id))

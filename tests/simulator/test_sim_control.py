@@ -183,7 +183,9 @@ def test_simulator_thread_with_sync_clients() -> None:
                         result = frame["d"]
                 assert result is not None and result["content"] == f"**threaded** - <@{account.user_id}> (fast)"
         jobs = thread.jobs(account)
-        assert [j["status"] for j in jobs] == ["succeeded"]
+        assert [j.status for j in jobs] == ["succeeded"] and jobs[0].hash == jobs[0].id
+        assert thread.job(jobs[0].id).to_json()["prompt"] == "threaded"
+        assert thread.accounts() == thread.accounts == [account]
         assert thread.trigger(account, "ban").blocked
         assert thread.state()["accounts"] == 1
         with pytest.raises(KeyError):

@@ -274,3 +274,28 @@ async def test_gateway_rate_limit_closes_4008(sim: Simulator, alice: Account) ->
         except Exception:
             break
     assert await gw.closed() == 4008
+
+
+async def test_reidentifying_drops_the_oldest_detached_sessions(sim: Simulator, alice: Account) -> None:
+    sim.config.max_sessions_per_user = 3
+    first_ids = []
+    for _ in range(5):
+        gw = Gateway(sim.urls.gateway, alice.token)
+        await gw.identify()
+        assert gw.session_id is not None
+        first_ids.append((gw.session_id, gw.seq or 0))
+        sim.gateway_fault(alice, "drop")
+        await gw.closed()
+    live = Gateway(sim.urls.gateway, alice.token)
+    await live.identify()
+    assert len(sim.sessions(alice)) == 3
+    oldest_id, oldest_seq = first_ids[0]
+    again = Gateway(sim.urls.resume_gateway, alice.token)
+    await again.resume(oldest_id, oldest_seq)
+    assert (await again.wait_for(lambda f: f.get("op") == 9))["d"] is False
+    newest_id, newest_seq = first_ids[-1]
+    other = Gateway(sim.urls.resume_gateway, alice.token)
+    await other.resume(newest_id, newest_seq)
+    await other.event("RESUMED")
+    for client in (live, again, other):
+        await client.close()
