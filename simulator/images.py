@@ -274,7 +274,8 @@ class ImageStore:
             self._bytes = 0
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # Waiting is quick (queued renders are cancelled) and avoids the pool's manager thread writing to closed pipes.
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def probe_image(data: bytes) -> tuple[int, int, str, tuple[int, int, int]] | None:
