@@ -378,3 +378,13 @@ async def submit_and_wait(
 async def imagine_result(discord: Discord, gw: Gateway, prompt: str, **kwargs: Any) -> JSON:
     _, result = await submit_and_wait(discord, gw, discord.imagine, prompt, **kwargs)
     return result
+
+
+async def eventually(predicate: Callable[[], bool], within: float = 10.0, step: float = 0.01) -> None:
+    """Wait (bounded) until `predicate()` holds; for server-side state with no event to wait on."""
+
+    async def poll() -> None:
+        while not predicate():  # noqa: ASYNC110 - server-side state has no event to await
+            await asyncio.sleep(step)
+
+    await asyncio.wait_for(poll(), within)

@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from sim_harness import Discord, Gateway, imagine_result
+from sim_harness import Discord, Gateway, eventually, imagine_result
 from websockets.asyncio.client import connect
 
 from simulator import Account, Simulator
@@ -112,7 +112,7 @@ async def test_resume_replays_missed_events_then_resumed(sim: Simulator, alice: 
     assert gw.close_code == 1006
     status, _ = await discord.imagine("while you were away", session_id=gw.session_id)
     assert status == 204
-    await asyncio.sleep(0.3)  # the job finishes while the client is disconnected
+    await eventually(lambda: bool(sim.jobs(alice, "succeeded")))  # the job finishes while the client is away
     missed = [e for e in sim.events(alice) if e["t"].startswith("MESSAGE")]
     assert missed, "events happened during the disconnect"
     again = Gateway(sim.urls.resume_gateway, alice.token)
@@ -130,7 +130,7 @@ async def test_resume_after_clean_close_is_invalid_session(sim: Simulator, alice
     await gw.identify()
     session_id, seq = gw.session_id, gw.seq
     await gw.close(1000)  # a clean close ends the session on Discord
-    await asyncio.sleep(0.05)
+    await eventually(lambda: all(s["invalidated"] for s in sim.sessions(alice)))
     again = Gateway(sim.urls.resume_gateway, alice.token)
     assert session_id is not None and seq is not None
     await again.resume(session_id, seq)

@@ -315,8 +315,7 @@ async def test_repeat_creates_jobs_but_not_in_relax(
     status, _ = await discord.imagine("twins --repeat 2", session_id=gw.session_id)
     assert status == 204
     await gw.event("MESSAGE_CREATE", lambda d: "(Waiting to start)" in d.get("content", ""))
-    await asyncio.sleep(0.05)
-    assert len(sim.jobs(alice)) == 2
+    assert len(sim.jobs(alice)) == 2  # both jobs exist before the first message goes out
     notice, _ = await _first_message(discord, gw, "twins --repeat 2 --relax")
     assert notice["embeds"][0]["title"] == "Job action restricted"
     assert "batch" in notice["embeds"][0]["description"]
