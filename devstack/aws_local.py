@@ -6,6 +6,8 @@ import functools
 import json
 import logging
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from devstack import moto_transactions
 from devstack.template import load_template, table_definition
 
 LOCAL_REGION = "us-east-1"
@@ -42,6 +45,7 @@ class LocalAws:
     endpoint: str
     server: BaseWSGIServer | None = None
     thread: threading.Thread | None = None
+    process: subprocess.Popen[str] | None = None
 
     def stop(self) -> None:
         if self.server is not None:
@@ -51,6 +55,14 @@ class LocalAws:
         if self.thread is not None:
             self.thread.join(timeout=10)
             self.thread = None
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
 
 
 def use_fake_credentials(endpoint: str) -> None:
@@ -62,11 +74,38 @@ def use_fake_credentials(endpoint: str) -> None:
     os.environ.setdefault("AWS_REGION", LOCAL_REGION)
 
 
-def start_moto(host: str = "127.0.0.1", port: int = 0) -> LocalAws:
-    """Start moto's server (all services) in a background thread; ``port=0`` picks a free port."""
+class _NoDelayHandler(MotoRequestHandler):
+    """Replies go out in several writes (status, headers, body); TCP_NODELAY keeps loopback round trips short."""
+
+    disable_nagle_algorithm = True
+    protocol_version = "HTTP/1.1"  # keep-alive: botocore reuses its connections instead of reconnecting per call
+
+
+def make_moto_server(host: str, port: int) -> BaseWSGIServer:
+    """moto's server (all services), one request at a time, with all-or-nothing transactions at item cost."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    moto_transactions.install()
     app = _Serialized(DomainDispatcherApplication(create_backend_app))
-    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    return make_server(host, port, app, threaded=True, request_handler=_NoDelayHandler)
+
+
+def start_moto(host: str = "127.0.0.1", port: int = 0, *, own_process: bool = True) -> LocalAws:
+    """Start moto; ``port=0`` picks a free port. By default it gets its own process (and so its own core and GIL):
+    the stack's Python threads and moto's request handling then no longer queue behind one another."""
+    if own_process:
+        proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-m", "devstack.moto_server", "--host", host, "--port", str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            proc.kill()
+            raise RuntimeError("the moto server process did not start")
+        return LocalAws(endpoint=json.loads(line)["endpoint"], process=proc)
+    server = make_moto_server(host, port)
     thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
     thread.start()
     bound_host, bound_port = server.server_address[:2]

@@ -7,13 +7,16 @@ media types (bodies of non-text content types are passed base64-encoded, as API 
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import logging
+import queue
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -139,6 +142,35 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     lambda_handler: Handler
     extra_routes: dict[str, ExtraRoute]
+
+
+def load_handler(path: Path, attribute: str = "lambda_handler") -> Handler:
+    """A fresh copy of a handler module, as a new Lambda container would import it (module state not shared)."""
+    name = f"_lambda_container_{uuid.uuid4().hex}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler: Handler = getattr(module, attribute)
+    return handler
+
+
+class ContainerPool:
+    """Lambda runs one request at a time per container and scales out with more containers. Handlers (and the
+    Powertools resolver inside them) rely on that, so each concurrent local request borrows a container."""
+
+    def __init__(self, factory: Callable[[], Handler], size: int = 4) -> None:
+        self._free: queue.Queue[Handler] = queue.Queue()
+        for _ in range(size):
+            self._free.put(factory())
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        handler = self._free.get()
+        try:
+            return handler(event, context)
+        finally:
+            self._free.put(handler)
 
 
 class LambdaHttpServer:

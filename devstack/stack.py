@@ -10,13 +10,14 @@ import logging
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from devstack.aws_local import LocalAws, create_bucket, create_table, put_secret, start_moto, use_fake_credentials
 from devstack.cdn import CDN_PREFIX, serve_cdn
-from devstack.lambda_adapter import LambdaHttpServer
+from devstack.lambda_adapter import ContainerPool, LambdaHttpServer, load_handler
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +34,11 @@ class StackOptions:
     sim_speed: float = 10.0
     sim_seed: int = 0
     sim_accounts: int = 2
+    sim_settings: dict[str, Any] = field(default_factory=dict)  # SimConfig overrides, e.g. {"image_scale": 0.25}
     relay: bool = True
     dispatcher_interval: float = 5.0
     admin_key: str | None = None
+    ready_timeout: float = 30.0  # wait this long for the relay to hold a gateway session per account
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -49,6 +52,7 @@ class RunningStack:
     relay_thread: threading.Thread | None
     relay_stop: Any | None
     dispatcher_stop: threading.Event
+    dispatcher: threading.Thread
     accounts: list[dict[str, Any]]
 
     def info(self) -> dict[str, Any]:
@@ -66,6 +70,7 @@ class RunningStack:
 
     def stop(self) -> None:
         self.dispatcher_stop.set()
+        self.dispatcher.join(timeout=30)
         if self.relay_stop is not None:
             self.relay_stop()
         if self.relay_thread is not None:
@@ -79,7 +84,7 @@ class RunningStack:
 def _simulated_accounts(options: StackOptions) -> tuple[Any, list[dict[str, Any]]]:
     from simulator import SimulatorThread
 
-    sim = SimulatorThread(seed=options.sim_seed, speed=options.sim_speed)
+    sim = SimulatorThread(seed=options.sim_seed, speed=options.sim_speed, **options.sim_settings)
     sim.start()
     accounts = []
     for n in range(options.sim_accounts):
@@ -114,7 +119,7 @@ def start_stack(options: StackOptions) -> RunningStack:
     admin_key = options.admin_key or secrets.token_urlsafe(24)
     secret_arn = put_secret(moto.endpoint, SECRET_NAME, {"admin_key": admin_key, "accounts": accounts})
 
-    api = LambdaHttpServer(lambda e, c: _handler()(e, c), options.host, options.port, {CDN_PREFIX: serve_cdn})
+    api = LambdaHttpServer(_api_containers(), options.host, options.port, {CDN_PREFIX: serve_cdn})
     env = {
         "MJAPI_TABLE_NAME": TABLE,
         "MJAPI_BUCKET_NAME": BUCKET,
@@ -140,13 +145,16 @@ def start_stack(options: StackOptions) -> RunningStack:
     api.start()
 
     relay_thread, relay_stop = _start_relay() if options.relay else (None, None)
+    if options.relay:
+        _wait_for_sessions(ctx, timeout=options.ready_timeout)
     dispatcher_stop = threading.Event()
-    threading.Thread(
+    dispatcher = threading.Thread(
         target=_dispatcher_schedule,
         args=(dispatcher_stop, options.dispatcher_interval),
         name="dispatcher",
         daemon=True,
-    ).start()
+    )
+    dispatcher.start()
     return RunningStack(
         api_url=api.url,
         admin_key=admin_key,
@@ -156,12 +164,17 @@ def start_stack(options: StackOptions) -> RunningStack:
         relay_thread=relay_thread,
         relay_stop=relay_stop,
         dispatcher_stop=dispatcher_stop,
+        dispatcher=dispatcher,
         accounts=accounts,
     )
 
 
-def _handler() -> Any:
-    return importlib.import_module("functions.api.app").lambda_handler
+API_HANDLER = Path(__file__).resolve().parent.parent / "functions" / "api" / "app.py"
+
+
+def _api_containers(size: int = 4) -> ContainerPool:
+    """Four warm "Lambda containers" of the API function, each with its own module state."""
+    return ContainerPool(lambda: load_handler(API_HANDLER), size=size)
 
 
 def _reset_process_caches() -> None:
@@ -200,6 +213,20 @@ def _start_relay() -> tuple[threading.Thread, Any]:
             loop.call_soon_threadsafe(relay.request_stop)
 
     return thread, stop
+
+
+def _wait_for_sessions(ctx: Any, timeout: float) -> None:
+    """Return once every enabled account has a live gateway session (jobs sent earlier would go unheard)."""
+    from mjapi.store.accounts import list_accounts
+
+    deadline = time.monotonic() + timeout
+    pending: list[str] = []
+    while time.monotonic() < deadline:
+        pending = [a.id for a in list_accounts(ctx.table) if a.enabled and not a.connected]
+        if not pending:
+            return
+        time.sleep(0.1)
+    logger.warning("accounts without a gateway session after %.0fs: %s", timeout, pending)
 
 
 def _dispatcher_schedule(stop: threading.Event, interval: float) -> None:
