@@ -21,7 +21,7 @@ class RelaySettings(BaseSettings):
     zlib_stream: bool = True
     lease_seconds: float = 30.0
     resume_max_age_seconds: float = 240.0
-    resume_save_interval_seconds: float = 1.0
+    resume_save_interval_seconds: float = 5.0  # a stale seq only means a few more (harmless) replayed events
     dispatch_interval_seconds: float = 5.0
     reap_interval_seconds: float = 15.0
     secrets_refresh_seconds: float = 60.0

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -81,6 +82,7 @@ class AccountWorker:
         self.user_id: str | None = None
         self.dm_channels: set[str] = set()
         self.processed = 0
+        self.dispatches: Counter[str] = Counter()  # by type, for diagnostics
         self.fatal: str | None = None
         self._resume_saved_at = 0.0
         self._disconnect_timer: asyncio.Task[None] | None = None
@@ -196,6 +198,7 @@ class AccountWorker:
     # -- connection hooks -----------------------------------------------------------------------------------------
 
     async def _on_dispatch(self, dispatch: Dispatch) -> None:
+        self.dispatches[dispatch.t] += 1
         if dispatch.t == "READY":
             data = dispatch.d if isinstance(dispatch.d, dict) else {}
             self.dm_channels = {str(c.get("id")) for c in data.get("private_channels", []) if isinstance(c, dict)}

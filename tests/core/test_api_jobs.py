@@ -16,7 +16,7 @@ from mjapi.ids import hash_token, new_job_id
 from mjapi.models import Button, Health, Job, JobKind, JobStatus
 from mjapi.models import Image as StoredImage
 from mjapi.secrets import clear_secrets_cache, get_secrets
-from mjapi.store.accounts import get_account, set_health, sync_accounts
+from mjapi.store.accounts import get_account, set_health, set_session, sync_accounts
 from mjapi.store.jobs import JobStore
 from mjapi.store.table import Table
 from mjapi.store.tokens import get_token
@@ -52,6 +52,8 @@ def api(table: Table, monkeypatch: pytest.MonkeyPatch) -> ApiClient:
     monkeypatch.setenv("MJAPI_QUEUE_LIMIT", "2")
     clear_secrets_cache()
     sync_accounts(table, get_secrets().accounts)
+    for account in get_secrets().accounts:
+        set_session(table, account.id, f"session-{account.id}")  # as if a relay were connected
     module: Any = importlib.import_module("functions.api.app")
     return ApiClient(module.lambda_handler)
 

@@ -14,7 +14,7 @@ from mjapi.clock import now_ms
 from mjapi.ids import hash_token, new_job_id, new_nonce
 from mjapi.models import AccountConfig, Bot, Health, Job, JobKind, JobStatus, Mode
 from mjapi.store import keys
-from mjapi.store.accounts import get_account, list_accounts, set_health, sync_accounts
+from mjapi.store.accounts import get_account, list_accounts, set_health, set_session, sync_accounts
 from mjapi.store.jobs import JobStore, QueueFull, SlotTaken, TokenRejected
 from mjapi.store.table import Table
 from mjapi.store.tokens import create_token, get_token
@@ -29,6 +29,7 @@ def _account(table: Table, account_id: str = "a1", concurrency: int = 3, mode: M
             )
         ],
     )
+    set_session(table, account_id, f"session-{account_id}")  # a relay is listening
 
 
 def _job(token_hash: str, account_id: str | None = "a1", **kw: object) -> Job:
@@ -224,3 +225,15 @@ def test_list_accounts_and_sync_keeps_live_state(table: Table) -> None:
     assert set(accounts) == {"a1", "a2"}
     assert accounts["a2"].health == Health.BANNED
     assert accounts["a2"].mode == Mode.RELAX
+
+
+def test_account_without_a_live_session_gets_no_slot(table: Table) -> None:
+    _account(table, "quiet")
+    set_session(table, "quiet", None)  # no relay listening: the bot's answers would be lost
+    _clear, token = create_token(table, count=5, days=1)
+    with pytest.raises(SlotTaken):
+        JobStore(table).create_running(_job(token.token_hash, "quiet"), charge=True, mode=None)
+    account = get_account(table, "quiet")
+    assert account is not None
+    assert not account.usable
+    assert account.slots_used == 0

@@ -17,7 +17,7 @@ from mjapi.midjourney import parse_dispatch
 from mjapi.models import AccountConfig, Health, Job, JobKind, JobStatus, Mode
 from mjapi.settings import get_settings
 from mjapi.store import keys
-from mjapi.store.accounts import get_account, sync_accounts
+from mjapi.store.accounts import get_account, set_session, sync_accounts
 from mjapi.store.jobs import JobStore
 from mjapi.store.table import Table
 from mjapi.store.tokens import create_token, get_token
@@ -83,6 +83,8 @@ def world(table: Table) -> Iterator[World]:
             AccountConfig(id="a2", token=SecretStr("t2"), channel_id="222", concurrency=5),
         ],
     )
+    for account_id in ("a1", "a2"):
+        set_session(table, account_id, f"session-{account_id}")
     _clear, token = create_token(table, count=50, days=1)
     with image_server() as server, httpx.Client() as http:
         jobs = JobStore(table)

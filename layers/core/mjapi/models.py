@@ -203,8 +203,13 @@ class Account(BaseModel):
         return max(0, self.concurrency - self.slots_used)
 
     @property
+    def connected(self) -> bool:
+        """The relay holds (or can resume) a gateway session: without one, the bot's answers would go unheard."""
+        return bool(self.session_id)
+
+    @property
     def usable(self) -> bool:
-        return self.enabled and self.health == Health.OK
+        return self.enabled and self.health == Health.OK and self.connected
 
 
 class ApiToken(BaseModel):

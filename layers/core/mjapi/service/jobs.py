@@ -31,7 +31,7 @@ def submit(ctx: Context, job: Job, *, charge: bool = True) -> Job:
             raise ApiError(409, "account_gone", "The account that produced this job is no longer configured.")
         candidates = [account] if account.usable and (account.free_slots > 0 or job.kind not in SLOT_KINDS) else []
     else:
-        accounts = list_accounts(ctx.table)
+        accounts = list_accounts(ctx.table, max_age=1.0)
         if not has_candidates(accounts, bot=job.bot, mode=job.mode):
             mode = f" in {job.mode.value} mode" if job.mode else ""
             raise ApiError(503, "no_account", f"No enabled {job.bot.value} account serves jobs{mode}.")
@@ -125,9 +125,9 @@ def dispatch_queued(ctx: Context, *, max_jobs: int = 50) -> int:
             if claimed is None:
                 break  # nothing free for this queue now; keep FIFO order and look at the next queue
             job_after, account = claimed
+            account.slots_used += 1  # mirror the reservation locally instead of re-reading every account
             send(ctx, job_after, account)
             sent += 1
-            accounts = list_accounts(ctx.table)
     return sent
 
 

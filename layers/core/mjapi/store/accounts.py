@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -54,16 +55,35 @@ def get_account(table: Table, account_id: str) -> Account | None:
     return _to_account(item) if item else None
 
 
-def list_accounts(table: Table) -> list[Account]:
-    """All accounts (via GSI1; eventually consistent, which is fine: reservations are conditional writes)."""
+_recent: dict[str, tuple[float, list[Account]]] = {}
+
+
+def list_accounts(table: Table, *, max_age: float = 0.0) -> list[Account]:
+    """All accounts (via GSI1; eventually consistent, which is fine: reservations are conditional writes).
+
+    ``max_age`` lets a hot path reuse a list read that many seconds ago: a stale slot count only costs a lost
+    reservation race, never a wrong outcome."""
+    if max_age > 0:
+        cached = _recent.get(table.name)
+        if cached is not None and time.monotonic() - cached[0] < max_age:
+            return [a.model_copy() for a in cached[1]]
     items = table.query_all("gsi1pk = :p", vals={":p": keys.ACCOUNTS_GSI}, index="gsi1")
-    return sorted((_to_account(i) for i in items), key=lambda a: a.id)
+    accounts = sorted((_to_account(i) for i in items), key=lambda a: a.id)
+    _recent[table.name] = (time.monotonic(), accounts)
+    return [a.model_copy() for a in accounts]
 
 
 def reserve_slot_operation(account_id: str, *, bot: str, mode: str | None) -> dict[str, object]:
     """Transaction step taking one slot; fails if the account is full, unhealthy, disabled or of another bot/mode."""
-    condition = "slots_used < concurrency AND health = :ok AND enabled = :true AND bot = :bot"
-    vals: dict[str, object] = {":one": 1, ":ok": Health.OK.value, ":true": True, ":bot": bot, ":now": now_ms()}
+    condition = "slots_used < concurrency AND health = :ok AND enabled = :true AND bot = :bot AND session_id > :nothing"
+    vals: dict[str, object] = {
+        ":one": 1,
+        ":ok": Health.OK.value,
+        ":true": True,
+        ":bot": bot,
+        ":now": now_ms(),
+        ":nothing": "",
+    }
     names: dict[str, str] = {}
     if mode:
         condition += " AND #mode = :mode"

@@ -203,23 +203,28 @@ class EventApplier:
         return Outcome(job_id=job.id)
 
     def _progress(self, account_id: str, event: JobProgress) -> Outcome:
-        job = self._job_for_line(account_id, event)
-        if job is None or job.is_terminal:
-            return Outcome(job_id=job.id if job else None)
-        job = self._bind(job, event.correlation.message_id)
-        percent = max(1, min(99, event.percent if event.percent is not None else job.progress + 1))
-        if percent <= job.progress:
-            return Outcome(job_id=job.id)
+        """The hot path (several updates per job): no read of the job, one conditional write. A late or replayed
+        update (lower percent, job already finished) simply fails its condition."""
+        corr = event.correlation
+        job_id = self.correlator.job_id_by_keys(corr)
+        if job_id is None:
+            found = self._job_for_line(account_id, event)
+            job_id = found.id if found else None
+        if job_id is None or event.percent is None:
+            return Outcome(job_id=job_id)
         fields: dict[str, Any] = {}
+        if corr.message_id:
+            fields["message_id"] = corr.message_id
+            self.correlator.remember("message", corr.message_id, job_id)
+        if corr.job_hash:
+            fields["message_hash"] = corr.job_hash
         if event.preview is not None and self.copy_previews:
             try:
                 fields["preview_url"] = self.copier.copy(event.preview, prefix="previews").url
             except ImageCopyFailed as exc:
-                logger.info("preview of job %s not copied: %s", job.id, exc)
-        if event.correlation.job_hash and not job.message_hash:
-            fields["message_hash"] = event.correlation.job_hash
-        self.jobs.record_progress(job.id, percent, fields)
-        return Outcome(job_id=job.id)
+                logger.info("preview of job %s not copied: %s", job_id, exc)
+        self.jobs.record_progress(job_id, max(1, min(99, event.percent)), fields)
+        return Outcome(job_id=job_id)
 
     def _result(self, account_id: str, event: Any) -> Outcome:
         corr = event.correlation

@@ -74,23 +74,30 @@ class Correlator:
         self.jobs.put_ref(kind, key, job_id)
         self._cache.remember(cache_key, job_id)
 
-    def _lookup(self, kind: str, key: str | None) -> Job | None:
+    def _lookup_id(self, kind: str, key: str | None) -> str | None:
         if not key:
             return None
         cache_key = f"{kind}:{key}"
         job_id = self._cache.get(cache_key) or self.jobs.resolve_ref(kind, key)
-        if not job_id:
-            return None
-        self._cache.remember(cache_key, job_id)
-        return self.jobs.get(job_id)
+        if job_id:
+            self._cache.remember(cache_key, job_id)
+        return job_id
+
+    def _lookup(self, kind: str, key: str | None) -> Job | None:
+        job_id = self._lookup_id(kind, key)
+        return self.jobs.get(job_id) if job_id else None
+
+    def job_id_by_keys(self, corr: Correlation, *, nonce: str | None = None) -> str | None:
+        """Direct keys only (nonce, interaction id, message id), without reading the job itself."""
+        return (
+            self._lookup_id("nonce", nonce or corr.nonce)
+            or self._lookup_id("interaction", corr.interaction_id)
+            or self._lookup_id("message", corr.message_id)
+        )
 
     def by_keys(self, corr: Correlation, *, nonce: str | None = None) -> Job | None:
-        """Direct keys only: nonce, interaction id, message id."""
-        return (
-            self._lookup("nonce", nonce or corr.nonce)
-            or self._lookup("interaction", corr.interaction_id)
-            or self._lookup("message", corr.message_id)
-        )
+        job_id = self.job_id_by_keys(corr, nonce=nonce)
+        return self.jobs.get(job_id) if job_id else None
 
     def child_of_reference(self, corr: Correlation, action: JobAction | None, index: int | None) -> Job | None:
         """A button result: the active child of the referenced parent whose button matches the result's kind."""
