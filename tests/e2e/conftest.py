@@ -21,15 +21,20 @@ ADMIN = "e2e-admin-key-0123456789abcdef"
 def launch(**overrides: Any) -> Iterator[RunningStack]:
     saved = dict(os.environ)
     extra = {
-        "MJAPI_RELAY_LEASE_SECONDS": "3",
-        "MJAPI_RELAY_DISPATCH_INTERVAL_SECONDS": "1",
-        "MJAPI_RELAY_REAP_INTERVAL_SECONDS": "2",
+        "MJAPI_RELAY_DISPATCH_INTERVAL_SECONDS": "2",
+        "MJAPI_RELAY_REAP_INTERVAL_SECONDS": "10",
         "MJAPI_RELAY_DISCONNECTED_AFTER_SECONDS": "5",
         "MJAPI_SWITCH_WAIT_SECONDS": "10",
         **overrides.pop("extra_env", {}),
     }
     options = StackOptions(
-        port=0, sim_speed=200.0, dispatcher_interval=1.0, admin_key=ADMIN, extra_env=extra, **overrides
+        port=0,
+        sim_speed=200.0,
+        sim_settings={"image_scale": 0.25},
+        dispatcher_interval=10.0,
+        admin_key=ADMIN,
+        extra_env=extra,
+        **overrides,
     )
     stack = start_stack(options)
     try:
@@ -66,7 +71,7 @@ class Client:
             body = self.http.get("/midjourney/job", params={"id": job_id, "token": token}).json()
             if (until or (lambda b: b["status"] in ("succeeded", "failed", "cancelled")))(body):
                 return body
-            time.sleep(0.1)
+            time.sleep(0.3)
         raise AssertionError(f"job {job_id} did not get there in {timeout}s: {body}")
 
 
