@@ -1,0 +1,62 @@
+"""The reaper: jobs stuck past their deadline are failed, their slots freed, and silent ones refunded."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mjapi.clock import now_ms
+from mjapi.ids import new_job_id
+from mjapi.models import Job, JobKind, JobStatus
+from mjapi.secrets import clear_secrets_cache, get_secrets
+from mjapi.service.context import Context
+from mjapi.service.jobs import reap
+from mjapi.store.accounts import get_account, set_session, sync_accounts
+from mjapi.store.table import Table
+from mjapi.store.tokens import create_token, get_token
+
+
+@pytest.fixture
+def ctx(table: Table, monkeypatch: pytest.MonkeyPatch) -> Context:
+    accounts = [{"id": "r1", "token": "t", "channel_id": "1", "concurrency": 3}]
+    monkeypatch.setenv("MJAPI_SECRETS_JSON", json.dumps({"accounts": accounts}))
+    monkeypatch.setenv("MJAPI_SUBMIT_TIMEOUT_SECONDS", "60")
+    monkeypatch.setenv("MJAPI_JOB_TIMEOUT_SECONDS", "600")
+    clear_secrets_cache()
+    sync_accounts(table, get_secrets().accounts)
+    set_session(table, "r1", "s" * 32)
+    return Context.current()
+
+
+def _running(ctx: Context, token_hash: str, *, age_s: int, message_id: str | None) -> Job:
+    started = now_ms() - age_s * 1000
+    job = Job(id=new_job_id(), kind=JobKind.IMAGINE, status=JobStatus.SUBMITTED, token_hash=token_hash, prompt="x",
+              account_id="r1", channel_id="1", nonce=new_job_id(), holds_slot=True, created_at=started,
+              submitted_at=started)
+    ctx.jobs.create_running(job, charge=True, mode=None)
+    if message_id:
+        ctx.jobs.update_fields(job.id, {"message_id": message_id, "status": JobStatus.RUNNING.value})
+    return job
+
+
+def test_reaper_fails_stuck_jobs_and_frees_their_slots(ctx: Context) -> None:
+    _clear, token = create_token(ctx.table, count=10, days=1)
+    silent = _running(ctx, token.token_hash, age_s=120, message_id=None)  # never acknowledged by the bot
+    stalled = _running(ctx, token.token_hash, age_s=900, message_id="m1")  # started but never finished
+    fresh = _running(ctx, token.token_hash, age_s=5, message_id="m2")
+    assert reap(ctx) == 2
+    for job, code, message in ((silent, "timeout", "never acknowledged"), (stalled, "timeout", "did not finish")):
+        failed = ctx.jobs.get(job.id)
+        assert failed is not None
+        assert failed.status == JobStatus.FAILED
+        assert failed.error is not None
+        assert failed.error.code == code
+        assert message in failed.error.message
+    still = ctx.jobs.get(fresh.id)
+    assert still is not None and still.status == JobStatus.RUNNING
+    account = get_account(ctx.table, "r1")
+    assert account is not None and account.slots_used == 1
+    stored = get_token(ctx.table, token.token_hash)
+    assert stored is not None and stored.remaining == 8  # 3 charged, the silent one refunded
+    assert reap(ctx) == 0  # idempotent
