@@ -85,6 +85,8 @@ class AccountWorker:
         self.dispatches: Counter[str] = Counter()  # by type, for diagnostics
         self.fatal: str | None = None
         self._resume_saved_at = 0.0
+        self._applied_seq: int | None = None  # last dispatch fully applied, and the session it belongs to
+        self._applied_session: str | None = None
         self._disconnect_timer: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -101,6 +103,8 @@ class AccountWorker:
         renewer = asyncio.create_task(self._renew_lease(), name=f"lease-{self.account_id}")
         try:
             resume = await asyncio.to_thread(self._load_resume)
+            if resume is not None:
+                self._applied_seq, self._applied_session = resume.seq, resume.session_id
             identity = ClientIdentity(token=self.config.token.get_secret_value())
             if self.config.user_agent:
                 identity = ClientIdentity(token=self.config.token.get_secret_value(), user_agent=self.config.user_agent)
@@ -179,12 +183,17 @@ class AccountWorker:
         )
 
     def _persist_resume(self) -> None:
+        """Save the session with the seq of the last event *applied*, not merely received: a successor resuming
+        from it is replayed everything still queued here when this process died."""
         state = self.connection.session.resume_state if self.connection else None
+        seq = state.seq if state else None
+        if state is not None and self._applied_seq is not None and self._applied_session == state.session_id:
+            seq = min(self._applied_seq, state.seq) if state.seq is not None else self._applied_seq
         with contextlib.suppress(Exception):
             save_resume(
                 self.ctx.table,
                 self.account_id,
-                {"session_id": state.session_id, "seq": state.seq, "resume_gateway_url": state.resume_gateway_url}
+                {"session_id": state.session_id, "seq": seq, "resume_gateway_url": state.resume_gateway_url}
                 if state
                 else None,
             )
@@ -204,16 +213,18 @@ class AccountWorker:
             self.dm_channels = {str(c.get("id")) for c in data.get("private_channels", []) if isinstance(c, dict)}
         if dispatch.t == "CHANNEL_CREATE" and isinstance(dispatch.d, dict) and dispatch.d.get("type") == 1:
             self.dm_channels.add(str(dispatch.d.get("id")))
-        if dispatch.t in RELEVANT:
-            self.events.put_nowait(("dispatch", dispatch))
+        session = self.connection.session.session_id if self.connection else None
+        self.events.put_nowait(("dispatch", (dispatch, session)))
 
     async def _on_ready(self, ready: SessionReady) -> None:
+        logger.info("account %s: new gateway session (identify)", self.account_id)
         self.user_id = ready.user_id
         self._cancel_disconnect_timer()
         await asyncio.to_thread(self._published, ready.session_id)
         self.events.put_nowait(("catch_up", None))
 
     async def _on_resumed(self, resumed: SessionResumed) -> None:
+        logger.info("account %s: gateway session resumed", self.account_id)
         self._cancel_disconnect_timer()
         await asyncio.to_thread(self._published, resumed.session_id)
 
@@ -266,9 +277,11 @@ class AccountWorker:
                 if kind == "catch_up":
                     await self._catch_up()
                     continue
-                dispatch: Dispatch = payload
-                event = parse_dispatch(dispatch.t, dispatch.d)
-                await self._apply(event)
+                dispatch, session = payload
+                if dispatch.t in RELEVANT:
+                    await self._apply(parse_dispatch(dispatch.t, dispatch.d))
+                if dispatch.s is not None and session is not None:
+                    self._applied_seq, self._applied_session = dispatch.s, session
                 await asyncio.to_thread(self._maybe_persist_resume)
             except Exception:
                 logger.exception("account %s: failed to apply an event", self.account_id)
