@@ -102,6 +102,7 @@ class Relay:
             copier,
             copy_previews=self.settings.copy_previews,
             fast_fallback_to_relax=self.settings.fast_fallback_to_relax,
+            preview_interval=self.settings.preview_interval_seconds,
             new_job_id=new_job_id,
         )
         url = self._gateway_urls.get(config.id) or discover_gateway_url(config, self.settings.gateway_url)

@@ -28,6 +28,7 @@ class RelaySettings(BaseSettings):
     disconnected_after_seconds: float = 30.0
     workers: int = 16
     copy_previews: bool = True
+    preview_interval_seconds: float = 2.0  # at most one preview upload per job this often
     fast_fallback_to_relax: bool = True
     catch_up_messages: int = 50
     owner_id: str = Field(default_factory=_default_owner)

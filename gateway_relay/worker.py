@@ -25,7 +25,7 @@ from mjapi.discord.gateway import (
     SessionReady,
     SessionResumed,
 )
-from mjapi.discord.rest import DiscordError, DiscordRest
+from mjapi.discord.rest import DiscordError
 from mjapi.midjourney import parse_dispatch, parse_message
 from mjapi.midjourney.models import Event, Unrecognized
 from mjapi.models import AccountConfig, Health
@@ -317,19 +317,17 @@ class AccountWorker:
             await self._apply(parse_message(message, source="REST"))
 
     def _recent_messages(self) -> list[dict[str, Any]]:
-        with default_rest_factory(self.config) as rest:
-            return rest.messages(self.config.channel_id, limit=self.settings.catch_up_messages)
+        return default_rest_factory(self.config).messages(self.config.channel_id, limit=self.settings.catch_up_messages)
 
 
 def make_refresher(config: AccountConfig) -> Callable[[Sequence[str]], dict[str, str]]:
     """Re-sign expired Discord attachment links with the account's token."""
 
     def refresh(urls: Sequence[str]) -> dict[str, str]:
-        with default_rest_factory(config) as rest:
-            try:
-                return rest.refresh_urls(list(urls))
-            except DiscordError:
-                return {}
+        try:
+            return default_rest_factory(config).refresh_urls(list(urls))
+        except DiscordError:
+            return {}
 
     return refresh
 
@@ -337,10 +335,7 @@ def make_refresher(config: AccountConfig) -> Callable[[Sequence[str]], dict[str,
 def discover_gateway_url(config: AccountConfig, override: str | None) -> str:
     if override:
         return override
-    rest: DiscordRest = default_rest_factory(config)
     try:
-        return rest.gateway_url()
+        return default_rest_factory(config).gateway_url()
     except (DiscordError, httpx.HTTPError, KeyError):
         return "wss://gateway.discord.gg"
-    finally:
-        rest.close()

@@ -36,8 +36,16 @@ def api(table: Table, sim: SimulatorThread, monkeypatch: pytest.MonkeyPatch) -> 
     accounts = []
     for n in range(2):
         acct = sim.add_account()
-        accounts.append({"id": f"race{n}", "token": acct.token, "channel_id": acct.channel_id,
-                         "guild_id": acct.guild_id, "mode": "fast", "concurrency": 2})
+        accounts.append(
+            {
+                "id": f"race{n}",
+                "token": acct.token,
+                "channel_id": acct.channel_id,
+                "guild_id": acct.guild_id,
+                "mode": "fast",
+                "concurrency": 2,
+            }
+        )
     monkeypatch.setenv("MJAPI_SECRETS_JSON", json.dumps({"admin_key": ADMIN, "accounts": accounts}))
     monkeypatch.setenv("MJAPI_DISCORD_API_BASE", sim.urls.rest)
     monkeypatch.setenv("MJAPI_QUEUE_LIMIT", "100")
@@ -49,8 +57,9 @@ def api(table: Table, sim: SimulatorThread, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def _token(api: ApiClient, count: int) -> str:
-    return str(api.get("/midjourney/create_token", query={"count": count}, headers={"x-admin-key": ADMIN}).json()[
-        "token"])
+    return str(
+        api.get("/midjourney/create_token", query={"count": count}, headers={"x-admin-key": ADMIN}).json()["token"]
+    )
 
 
 def _imagine_many(api: ApiClient, token: str, n: int) -> list[Any]:

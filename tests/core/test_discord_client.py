@@ -72,20 +72,30 @@ def test_identity_and_gateway_discovery(sim: SimulatorThread, account: Any) -> N
 def test_command_lookup_finds_current_versions(sim: SimulatorThread, account: Any) -> None:
     catalog = CommandCatalog()
     with _rest(sim, account.token) as rest:
-        ref = catalog.get(rest, application_id=MIDJOURNEY_APP_ID, name="imagine", guild_id=account.guild_id,
-                          channel_id=account.channel_id)
+        ref = catalog.get(
+            rest,
+            application_id=MIDJOURNEY_APP_ID,
+            name="imagine",
+            guild_id=account.guild_id,
+            channel_id=account.channel_id,
+        )
     assert ref.version == sim.command_version("midjourney", "imagine")
     assert ref.application_id == MIDJOURNEY_APP_ID
 
 
 def _config(account: Any) -> AccountConfig:
-    return AccountConfig(id=account.username, token=SecretStr(account.token), channel_id=account.channel_id,
-                         guild_id=account.guild_id)
+    return AccountConfig(
+        id=account.username, token=SecretStr(account.token), channel_id=account.channel_id, guild_id=account.guild_id
+    )
 
 
 def _state(account: Any) -> Account:
-    return Account(id=account.username, channel_id=account.channel_id, guild_id=account.guild_id,
-                   session_id="0123456789abcdef0123456789abcdef")
+    return Account(
+        id=account.username,
+        channel_id=account.channel_id,
+        guild_id=account.guild_id,
+        session_id="0123456789abcdef0123456789abcdef",
+    )
 
 
 def _submitter(sim: SimulatorThread, catalog: CommandCatalog, sleep: SleepRecorder | None = None) -> Submitter:
@@ -102,8 +112,13 @@ def test_stale_command_version_is_refreshed_and_retried(sim: SimulatorThread, ac
     assert new != old
     second = job.model_copy(update={"id": "j2", "nonce": "1234567890123456790"})
     submitter.send(second, _state(account), _config(account))  # 50035 -> refresh -> resend
-    cached = catalog.get(_rest(sim, account.token), application_id=MIDJOURNEY_APP_ID, name="imagine",
-                         guild_id=account.guild_id, channel_id=account.channel_id)
+    cached = catalog.get(
+        _rest(sim, account.token),
+        application_id=MIDJOURNEY_APP_ID,
+        name="imagine",
+        guild_id=account.guild_id,
+        channel_id=account.channel_id,
+    )
     assert cached.version == new
     nonces = {j.nonce for j in sim.jobs(account)}
     assert {"1234567890123456789", "1234567890123456790"} <= nonces
@@ -113,8 +128,13 @@ def test_describe_uploads_the_image_first(sim: SimulatorThread, account: Any, ta
     from mjapi.images import store_image
 
     stored = store_image(_png(), prefix="uploads")
-    job = Job(id="d1", kind=JobKind.DESCRIBE, bot=Bot.MJ, nonce="2234567890123456789",
-              options={"upload_key": stored.key, "filename": "tiny.png"})
+    job = Job(
+        id="d1",
+        kind=JobKind.DESCRIBE,
+        bot=Bot.MJ,
+        nonce="2234567890123456789",
+        options={"upload_key": stored.key, "filename": "tiny.png"},
+    )
     _submitter(sim, CommandCatalog()).send(job, _state(account), _config(account))
     # Discord keeps no nonce on stored messages: find the reply by its interaction, then check what was described.
     done = _wait_for_message(
@@ -156,8 +176,13 @@ def test_5xx_is_retried_with_backoff_and_then_given_up(sim: SimulatorThread, acc
 
 
 def test_unknown_message_button_is_a_clear_failure(sim: SimulatorThread, account: Any) -> None:
-    job = Job(id="b1", kind=JobKind.ACTION, nonce="3234567890123456789", parent_message_id="1111111111111111111",
-              custom_id="MJ::JOB::upsample::1::350fb24a-dd72-45f2-ade8-048379a2ed5a")
+    job = Job(
+        id="b1",
+        kind=JobKind.ACTION,
+        nonce="3234567890123456789",
+        parent_message_id="1111111111111111111",
+        custom_id="MJ::JOB::upsample::1::350fb24a-dd72-45f2-ade8-048379a2ed5a",
+    )
     with pytest.raises(SubmitFailure) as caught:
         _submitter(sim, CommandCatalog()).send(job, _state(account), _config(account))
     assert caught.value.code == "message_gone"

@@ -31,9 +31,19 @@ def ctx(table: Table, monkeypatch: pytest.MonkeyPatch) -> Context:
 
 def _running(ctx: Context, token_hash: str, *, age_s: int, message_id: str | None) -> Job:
     started = now_ms() - age_s * 1000
-    job = Job(id=new_job_id(), kind=JobKind.IMAGINE, status=JobStatus.SUBMITTED, token_hash=token_hash, prompt="x",
-              account_id="r1", channel_id="1", nonce=new_job_id(), holds_slot=True, created_at=started,
-              submitted_at=started)
+    job = Job(
+        id=new_job_id(),
+        kind=JobKind.IMAGINE,
+        status=JobStatus.SUBMITTED,
+        token_hash=token_hash,
+        prompt="x",
+        account_id="r1",
+        channel_id="1",
+        nonce=new_job_id(),
+        holds_slot=True,
+        created_at=started,
+        submitted_at=started,
+    )
     ctx.jobs.create_running(job, charge=True, mode=None)
     if message_id:
         ctx.jobs.update_fields(job.id, {"message_id": message_id, "status": JobStatus.RUNNING.value})

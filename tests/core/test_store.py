@@ -190,12 +190,12 @@ def test_progress_is_monotonic_and_stops_at_terminal(table: Table) -> None:
     store = JobStore(table)
     job = _job(token.token_hash)
     store.create_running(job, charge=True, mode=None)
-    assert store.record_progress(job.id, 40, {}) is not None
-    assert store.record_progress(job.id, 20, {}) is None  # late/replayed update ignored
+    assert store.record_progress(job.id, 40, {})
+    assert not store.record_progress(job.id, 20, {})  # late/replayed update ignored
     current = store.get(job.id)
     assert current is not None and current.progress == 40 and current.status == JobStatus.RUNNING
     store.finish(current, JobStatus.SUCCEEDED, {"progress": 100})
-    assert store.record_progress(job.id, 90, {}) is None
+    assert not store.record_progress(job.id, 90, {})
 
 
 def test_history_pages_newest_first(table: Table) -> None:

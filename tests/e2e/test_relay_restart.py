@@ -32,8 +32,12 @@ def stack() -> Iterator[RunningStack]:
 
 
 def _start_relay() -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "gateway_relay"], env=dict(os.environ),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway_relay"],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _wait_connected(timeout: float = 30.0) -> None:

@@ -137,11 +137,19 @@ def test_ban_mid_run_fails_running_jobs_clearly_and_spares_the_others(client: Cl
         client.wait_job(token, job["id"], until=lambda b: b["status"] in ("running", "succeeded"))
     assert stack.simulator is not None
     stack.simulator.trigger(_sim_account(stack, victim), "ban")
-    # The next job that lands on the banned account brings back "Blocked"; keep submitting until it does.
-    probe_ids = [_imagine(client, token, f"after the ban {n}", mode="fast")["id"] for n in range(4)]
-    results = _wait_all(client, token, [j["id"] for j in jobs] + probe_ids)
-    devices = {d["device"]: d for d in client.http.get("/midjourney/get_devices", params={"token": token}).json()}
+    # The next job that lands on the banned account brings back "Blocked"; keep submitting until one does (the
+    # scheduler prefers the least loaded account, so that may take a few probes).
+    probe_ids: list[str] = []
+    devices: dict[str, Any] = {}
+    for n in range(20):
+        probe_ids.append(_imagine(client, token, f"after the ban {n}", mode="fast")["id"])
+        client.wait_job(token, probe_ids[-1])
+        devices = {d["device"]: d for d in client.http.get("/midjourney/get_devices", params={"token": token}).json()}
+        if devices[victim]["health"] == "banned":
+            break
     assert devices[victim]["health"] == "banned"
+    assert devices[victim]["health_reason"]
+    results = _wait_all(client, token, [j["id"] for j in jobs] + probe_ids)
     victim_channel = next(a["channel_id"] for a in stack.accounts if a["id"] == victim)
     for result in results:
         if result["client_id"] == victim_channel and result["status"] == "failed":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,16 +34,33 @@ class SubmitFailure(Exception):
 RestFactory = Callable[[AccountConfig], DiscordRest]
 
 
+_clients: dict[tuple[str, str, str | None, str], DiscordRest] = {}
+_clients_lock = threading.Lock()
+
+
 def default_rest_factory(config: AccountConfig) -> DiscordRest:
+    """One long-lived client per account (and token, proxy, base URL): connections and TLS state are reused, which
+    matters for a Lambda container serving many requests and for the relay. httpx clients are thread-safe."""
     settings = get_settings()
-    return DiscordRest(
-        config.token.get_secret_value(),
-        base_url=settings.discord_api_base,
-        proxy=config.proxy,
-        user_agent=config.user_agent or settings.discord_user_agent,
-        timeout=settings.discord_timeout_seconds,
-        max_retries=settings.discord_max_retries,
+    key = (
+        config.id,
+        hashlib.sha256(config.token.get_secret_value().encode()).hexdigest(),
+        config.proxy,
+        settings.discord_api_base,
     )
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = DiscordRest(
+                config.token.get_secret_value(),
+                base_url=settings.discord_api_base,
+                proxy=config.proxy,
+                user_agent=config.user_agent or settings.discord_user_agent,
+                timeout=settings.discord_timeout_seconds,
+                max_retries=settings.discord_max_retries,
+            )
+            _clients[key] = client
+        return client
 
 
 class Submitter:
@@ -52,15 +71,13 @@ class Submitter:
     def send(self, job: Job, account: Account, config: AccountConfig) -> None:
         """Deliver ``job``'s interaction. Raises SubmitFailure; never leaks the token."""
         assert job.nonce
-        rest = self._rest_factory(config)
+        rest = self._rest_factory(config)  # shared per account: not closed here
         try:
             self._send(rest, job, account)
         except DiscordError as exc:
             raise _failure(exc) from exc
         except CommandNotFound as exc:
             raise SubmitFailure("command_unavailable", str(exc), account_fault=True) from exc
-        finally:
-            rest.close()
 
     def _send(self, rest: DiscordRest, job: Job, account: Account) -> None:
         session_id = account.session_id or new_session_id()

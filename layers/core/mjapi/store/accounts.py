@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -47,6 +48,8 @@ def _to_account(item: dict[str, Any]) -> Account:
     data = dict(item)
     if data.get("guild_id") == "":
         data["guild_id"] = None
+    if isinstance(data.get("info"), str):
+        data["info"] = json.loads(data["info"])
     return Account.model_validate(data)
 
 
@@ -153,7 +156,7 @@ def set_info(table: Table, account_id: str, info: dict[str, Any]) -> None:
         ACCOUNT_SK,
         "SET info = :i, info_at = :now",
         condition="attribute_exists(pk)",
-        vals={":i": info, ":now": now_ms()},
+        vals={":i": json.dumps(info, separators=(",", ":")), ":now": now_ms()},
     )
 
 

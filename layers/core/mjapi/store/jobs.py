@@ -3,6 +3,7 @@ replayed gateway event can never apply twice, and a slot is released exactly onc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -30,8 +31,20 @@ class SlotTaken(Exception):
     """The chosen account had no free slot (or stopped being usable) when we tried to reserve it."""
 
 
+# Nested documents we never query into are stored as JSON text: one string attribute instead of deep lists of maps
+# (cheaper to (de)serialise for boto3 and DynamoDB alike, and the item stays small).
+DOCUMENT_FIELDS = ("images", "buttons", "prompts", "info", "options")
+
+
+def encode_documents(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: json.dumps(v, separators=(",", ":"), ensure_ascii=False) if k in DOCUMENT_FIELDS and v is not None else v
+        for k, v in fields.items()
+    }
+
+
 def job_item(job: Job) -> dict[str, Any]:
-    data = job.model_dump(mode="json", exclude_none=True)
+    data = encode_documents(job.model_dump(mode="json", exclude_none=True))
     item: dict[str, Any] = {"pk": keys.job_pk(job.id), "sk": keys.JOB_SK, **data}
     if job.token_hash:
         item["gsi1pk"] = keys.history_pk(job.token_hash)
@@ -54,7 +67,11 @@ def _gsi2_for(job: Job) -> tuple[str, str] | None:
 
 
 def to_job(item: Mapping[str, Any]) -> Job:
-    return Job.model_validate({k: v for k, v in item.items() if k in Job.model_fields})
+    data = {k: v for k, v in item.items() if k in Job.model_fields}
+    for name in DOCUMENT_FIELDS:
+        if isinstance(data.get(name), str):
+            data[name] = json.loads(data[name])
+    return Job.model_validate(data)
 
 
 def ref_put_operation(kind: str, key: str, job_id: str) -> dict[str, object]:
@@ -256,8 +273,39 @@ class JobStore:
         extra_condition: str | None = None,
         extra_values: Mapping[str, Any] | None = None,
     ) -> Job:
-        """SET ``fields`` (plus updated_at) if the job's status is one of ``allowed``. Raises ConditionFailed."""
-        expression, names, vals = _set_expression({**fields, "updated_at": now_ms()})
+        """SET ``fields`` (plus updated_at) if the job's status is one of ``allowed``; returns the updated job.
+        Raises ConditionFailed."""
+        item = self._update(job_id, fields, allowed, extra_condition, extra_values, return_item=True)
+        return to_job(item)
+
+    def set_fields(
+        self,
+        job_id: str,
+        fields: Mapping[str, Any],
+        *,
+        allowed: Iterable[JobStatus] | None = None,
+        extra_condition: str | None = None,
+        extra_values: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Like ``update_fields`` for hot paths that need no result: True if applied, False if the condition
+        (status, monotonic progress...) did not hold."""
+        try:
+            self._update(job_id, fields, allowed, extra_condition, extra_values, return_item=False)
+        except ConditionFailed:
+            return False
+        return True
+
+    def _update(
+        self,
+        job_id: str,
+        fields: Mapping[str, Any],
+        allowed: Iterable[JobStatus] | None,
+        extra_condition: str | None,
+        extra_values: Mapping[str, Any] | None,
+        *,
+        return_item: bool,
+    ) -> dict[str, Any]:
+        expression, names, vals = _set_expression(encode_documents({**fields, "updated_at": now_ms()}))
         conditions = ["attribute_exists(pk)"]
         if allowed is not None:
             names["#status"] = "status"
@@ -269,23 +317,25 @@ class JobStore:
         if extra_condition:
             conditions.append(f"({extra_condition})")
             vals.update(extra_values or {})
-        item = self.table.update(
-            keys.job_pk(job_id), keys.JOB_SK, expression, condition=" AND ".join(conditions), names=names, vals=vals
+        return self.table.update(
+            keys.job_pk(job_id),
+            keys.JOB_SK,
+            expression,
+            condition=" AND ".join(conditions),
+            names=names,
+            vals=vals,
+            return_item=return_item,
         )
-        return to_job(item)
 
-    def record_progress(self, job_id: str, progress: int, fields: Mapping[str, Any]) -> Job | None:
+    def record_progress(self, job_id: str, progress: int, fields: Mapping[str, Any]) -> bool:
         """Monotonic: applies only if ``progress`` is higher than what is stored and the job is still active."""
-        try:
-            return self.update_fields(
-                job_id,
-                {**fields, "progress": progress, "status": JobStatus.RUNNING.value},
-                allowed=ACTIVE_STATUSES,
-                extra_condition="progress < :p",
-                extra_values={":p": progress},
-            )
-        except ConditionFailed:
-            return None
+        return self.set_fields(
+            job_id,
+            {**fields, "progress": progress, "status": JobStatus.RUNNING.value},
+            allowed=ACTIVE_STATUSES,
+            extra_condition="progress < :p",
+            extra_values={":p": progress},
+        )
 
     def finish(
         self, job: Job, status: JobStatus, fields: Mapping[str, Any] | None = None, *, refund: bool = False
@@ -305,7 +355,7 @@ class JobStore:
                 "updated_at": now,
                 "holds_slot": False,
             }
-            expression, names, vals = _set_expression(updates, remove=("gsi2pk", "gsi2sk"))
+            expression, names, vals = _set_expression(encode_documents(updates), remove=("gsi2pk", "gsi2sk"))
             names["#cur"] = "status"
             if current.status == JobStatus.QUEUED:
                 condition = "#cur = :cur_queued"
@@ -346,7 +396,9 @@ class JobStore:
                 if exc.failed(0):
                     continue  # the job moved under us: re-read and decide again
                 raise
-            return self.get(job.id)
+            return Job.model_validate(
+                {**current.model_dump(), **{k: v for k, v in updates.items() if k in Job.model_fields}}
+            )
         return None
 
     def requeue(self, job: Job, queue_key: str) -> Job | None:

@@ -80,13 +80,15 @@ class Table:
         condition: str | None = None,
         names: Mapping[str, str] | None = None,
         vals: Mapping[str, Any] | None = None,
+        return_item: bool = True,
     ) -> dict[str, Any]:
-        """Apply ``expression``; returns the new item. Raises ConditionFailed when ``condition`` does not hold."""
+        """Apply ``expression``; returns the new item (``{}`` with ``return_item=False``, which spares the read).
+        Raises ConditionFailed when ``condition`` does not hold."""
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "Key": to_item({"pk": pk, "sk": sk}),
             "UpdateExpression": expression,
-            "ReturnValues": "ALL_NEW",
+            "ReturnValues": "ALL_NEW" if return_item else "NONE",
         }
         _add_expression(kwargs, condition, names, vals)
         try:

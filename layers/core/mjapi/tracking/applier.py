@@ -4,6 +4,8 @@ twice (gateway replay after RESUME, duplicated dispatch, catch-up from REST) cha
 from __future__ import annotations
 
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +89,7 @@ class EventApplier:
         *,
         copy_previews: bool = True,
         fast_fallback_to_relax: bool = True,
+        preview_interval: float = 2.0,
         new_job_id: Callable[[], str] | None = None,
     ) -> None:
         self.jobs = jobs
@@ -95,6 +98,8 @@ class EventApplier:
         self.copier = copier
         self.copy_previews = copy_previews
         self.fast_fallback_to_relax = fast_fallback_to_relax
+        self.preview_interval = preview_interval
+        self._previews: OrderedDict[str, float] = OrderedDict()
         self._new_job_id = new_job_id
 
     # -- entry point ----------------------------------------------------------------------------------------------
@@ -106,8 +111,10 @@ class EventApplier:
             return Outcome()  # a concurrent writer got there first: nothing left to do
 
     def _apply(self, account_id: str, event: Event) -> Outcome:
-        if isinstance(event, InteractionSucceeded | InteractionCreated):
+        if isinstance(event, InteractionSucceeded):
             return self._interaction_ok(event)
+        if isinstance(event, InteractionCreated):
+            return Outcome()  # INTERACTION_SUCCESS carries the same id and nonce
         if isinstance(event, InteractionFailed):
             return self._interaction_failed(event)
         if isinstance(event, JobStarted):
@@ -137,14 +144,14 @@ class EventApplier:
 
     # -- interactions --------------------------------------------------------------------------------------------
 
-    def _interaction_ok(self, event: InteractionSucceeded | InteractionCreated) -> Outcome:
-        job = self.correlator.by_keys(event.correlation, nonce=event.nonce) if event.nonce else None
-        if job is None or not event.id:
+    def _interaction_ok(self, event: InteractionSucceeded) -> Outcome:
+        """Remember the interaction id: it comes back as ``interaction_metadata.id`` on the bot's replies."""
+        job_id = self.correlator.job_id_by_keys(event.correlation, nonce=event.nonce) if event.nonce else None
+        if job_id is None or not event.id:
             return Outcome()
-        self.correlator.remember("interaction", event.id, job.id)
-        if job.interaction_id != event.id and not job.is_terminal:
-            self.jobs.update_fields(job.id, {"interaction_id": event.id}, allowed=ACTIVE_STATUSES)
-        return Outcome(job_id=job.id)
+        self.correlator.remember("interaction", event.id, job_id)
+        self.jobs.set_fields(job_id, {"interaction_id": event.id}, allowed=ACTIVE_STATUSES)
+        return Outcome(job_id=job_id)
 
     def _interaction_failed(self, event: InteractionFailed) -> Outcome:
         job = self.correlator.by_keys(event.correlation, nonce=event.nonce)
@@ -195,12 +202,22 @@ class EventApplier:
         return Outcome(job_id=job.id)
 
     def _started(self, account_id: str, event: JobStarted) -> Outcome:
-        job = self._job_for_line(account_id, event)
-        if job is None:
-            return Outcome()
-        extra = {"final_prompt": event.prompt} if event.prompt and not job.final_prompt else None
-        self._bind(job, event.correlation.message_id, extra)
-        return Outcome(job_id=job.id)
+        """ "Waiting to start": bind the bot's message to the job. Keyed jobs are updated without being read."""
+        corr = event.correlation
+        job_id = self.correlator.job_id_by_keys(corr)
+        if job_id is None:
+            job = self._job_for_line(account_id, event)
+            if job is None:
+                return Outcome()
+            job_id = job.id
+        fields: dict[str, Any] = {"final_prompt": event.prompt} if event.prompt else {}
+        if corr.message_id:
+            self.correlator.remember("message", corr.message_id, job_id)
+            fields["message_id"] = corr.message_id
+        waiting = {**fields, "status": JobStatus.WAITING.value}
+        if not self.jobs.set_fields(job_id, waiting, allowed=(JobStatus.SUBMITTED,)) and fields:
+            self.jobs.set_fields(job_id, fields, allowed=ACTIVE_STATUSES)  # already running (events reordered)
+        return Outcome(job_id=job_id)
 
     def _progress(self, account_id: str, event: JobProgress) -> Outcome:
         """The hot path (several updates per job): no read of the job, one conditional write. A late or replayed
@@ -218,13 +235,26 @@ class EventApplier:
             self.correlator.remember("message", corr.message_id, job_id)
         if corr.job_hash:
             fields["message_hash"] = corr.job_hash
-        if event.preview is not None and self.copy_previews:
+        if event.preview is not None and self.copy_previews and self._preview_due(job_id):
             try:
                 fields["preview_url"] = self.copier.copy(event.preview, prefix="previews").url
             except ImageCopyFailed as exc:
                 logger.info("preview of job %s not copied: %s", job_id, exc)
         self.jobs.record_progress(job_id, max(1, min(99, event.percent)), fields)
         return Outcome(job_id=job_id)
+
+    def _preview_due(self, job_id: str) -> bool:
+        """At most one preview copy per job every ``preview_interval`` seconds: Midjourney sends an update every few
+        seconds, but a fast bot (or a replay) must not turn every update into an upload."""
+        now = time.monotonic()
+        last = self._previews.get(job_id)
+        if last is not None and now - last < self.preview_interval:
+            return False
+        self._previews[job_id] = now
+        self._previews.move_to_end(job_id)
+        while len(self._previews) > 10_000:
+            self._previews.popitem(last=False)
+        return True
 
     def _result(self, account_id: str, event: Any) -> Outcome:
         corr = event.correlation
