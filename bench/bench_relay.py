@@ -74,7 +74,7 @@ def main() -> None:
     )
     relay = subprocess.Popen(
         [sys.executable, "-m", "gateway_relay"],
-        env=dict(os.environ),  # noqa: S603
+        env=dict(os.environ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
