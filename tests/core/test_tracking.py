@@ -334,3 +334,17 @@ def test_expired_cdn_link_fails_cleanly_without_refresher(world: World) -> None:
     assert failed.error is not None and failed.error.code == "image_unavailable"
     account = get_account(world.table, "a1")
     assert account is not None and account.slots_used == 0
+
+
+def test_job_queued_notice_keeps_the_job_waiting(world: World) -> None:
+    job = world.job("n-13")
+    outcome = world.feed(
+        *dispatches.message(
+            "notice_job_queued", message_id="q-13", channel_id=CHANNEL, nonce="n-13", interaction_id="i-13"
+        )
+    )
+    assert outcome.finished is None
+    waiting = world.get(job)
+    assert waiting.status == JobStatus.WAITING
+    assert waiting.notice == "job_queued"
+    assert waiting.holds_slot

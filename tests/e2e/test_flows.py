@@ -44,29 +44,50 @@ def test_imagine_progress_then_grid_on_our_cdn(client: Client, stack: RunningSta
     assert progress["image_url"] == image["url"]
 
 
-def test_buttons_upscale_variation_and_reroll(client: Client) -> None:
+def test_progress_shows_percent_and_a_preview_on_our_cdn(client: Client, stack: RunningStack) -> None:
+    token = client.token()
+    job = client.http.get("/midjourney/imagine", params={"token": token, "prompt": "a slow sunrise simslow"}).json()
+    running = client.wait_job(token, job["id"], until=lambda b: b["status"] == "running" and bool(b["preview_url"]))
+    assert 0 < running["progress"] < 100
+    assert running["preview_url"].startswith(f"{stack.api_url}/cdn/previews/")
+    preview = client.http.get(running["preview_url"])
+    assert preview.status_code == 200
+    assert preview.headers["content-type"] in ("image/webp", "image/png")
+    progress = client.http.get("/midjourney/progress", params={"token": token, "id": job["id"]}).json()
+    assert progress["percentage"] >= running["progress"]
+    assert client.wait_job(token, job["id"])["status"] == "succeeded"
+
+
+def test_every_grid_button_u1_u4_v1_v4_and_reroll(client: Client) -> None:
     token = client.token()
     job = client.http.get("/midjourney/imagine", params={"token": token, "prompt": "a paper boat"}).json()
     grid = client.wait_job(token, job["id"])
     assert grid["status"] == "succeeded", grid
     image = grid["images"][0]
     by_label = {("reroll" if "::reroll::" in b["id"] else b["label"]): b["id"] for row in image["actions"] for b in row}
+    labels = ["U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4", "reroll"]
     children = []
-    for label in ("U2", "V3", "reroll"):
+    for label in labels:
         resp = client.http.get(
             "/midjourney/action", params={"token": token, "image": image["id"], "action": by_label[label]}
         )
         assert resp.status_code == 200, resp.text
         children.append(resp.json()["action_job_id"])
-    for child in children:
-        finished = client.wait_job(token, child)
-        assert finished["status"] == "succeeded", finished
-        assert finished["images"][0]["url"].startswith(client.stack.api_url)
+    finished = [client.wait_job(token, child) for child in children]
+    assert [f["status"] for f in finished] == ["succeeded"] * 9, finished
+    for label, child in zip(labels, finished, strict=True):
+        assert child["images"][0]["url"].startswith(client.stack.api_url)
+        buttons = {b["label"] for row in child["images"][0]["actions"] for b in row}
+        if label.startswith("U"):
+            assert child["images"][0]["upscaled"] is True
+            assert any("Upscale" in b or "Vary" in b for b in buttons), buttons  # single-image tools
+        else:
+            assert child["images"][0]["upscaled"] is False
+            assert {"U1", "V1"} <= buttons  # variations and rerolls are new grids
     thread = client.http.get("/midjourney/job", params={"token": token, "id": job["id"]}).json()
-    assert thread["tasks"] == 4
-    assert len(thread["images"]) == 4
-    upscaled = [i for i in thread["images"] if i["upscaled"]]
-    assert len(upscaled) == 1
+    assert thread["tasks"] == 10
+    assert len(thread["images"]) == 10
+    assert sum(1 for i in thread["images"] if i["upscaled"]) == 4
 
 
 def test_describe_upload_gives_four_prompts(client: Client) -> None:

@@ -126,6 +126,7 @@ class Job(BaseModel):
     custom_id: str | None = None
     children: list[str] = Field(default_factory=list)
     error: ErrorInfo | None = None
+    notice: str | None = None  # the bot's latest non-fatal notice, e.g. "job_queued" (Midjourney's own queue)
     notify_hook: str | None = None
     state: str | None = None
     created_at: int = 0  # epoch milliseconds

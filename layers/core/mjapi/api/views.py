@@ -58,6 +58,7 @@ def job_view(job: Job, children: Sequence[Job] = ()) -> dict[str, Any]:
         "status": job.status.value,
         "progress": job.progress,
         "preview_url": job.preview_url,
+        "notice": job.notice,
         "mode": job.mode.value if job.mode else None,
         "bot": job.bot.value,
         "parent_id": job.parent_id,

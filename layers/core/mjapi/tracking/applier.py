@@ -403,7 +403,7 @@ class EventApplier:
         if job is None or job.is_terminal:
             return Outcome(job_id=job.id if job else None)
         if event.notice is NoticeKind.JOB_QUEUED:
-            self._bind(job, None, {"queued_by_midjourney": True})
+            self._bind(job, None, {"notice": event.notice.value})
             return Outcome(job_id=job.id)
         if not event.fails_job:
             return Outcome(job_id=job.id)
