@@ -28,6 +28,7 @@ from mjapi.discord.gateway import (
 from mjapi.discord.rest import DiscordError
 from mjapi.midjourney import parse_dispatch, parse_message
 from mjapi.midjourney.models import Event, Unrecognized
+from mjapi.midjourney.parser import HANDLED_DISPATCHES
 from mjapi.models import AccountConfig, Health
 from mjapi.service.context import Context
 from mjapi.service.submitter import default_rest_factory
@@ -43,20 +44,6 @@ from mjapi.store.accounts import (
 from mjapi.tracking.applier import EventApplier, Outcome
 
 logger = logging.getLogger(__name__)
-
-# Dispatches that can concern a job; everything else (presence, typing, guild updates...) is dropped early.
-RELEVANT = frozenset(
-    {
-        "MESSAGE_CREATE",
-        "MESSAGE_UPDATE",
-        "MESSAGE_DELETE",
-        "INTERACTION_CREATE",
-        "INTERACTION_SUCCESS",
-        "INTERACTION_FAILURE",
-        "INTERACTION_MODAL_CREATE",
-        "INTERACTION_IFRAME_MODAL_CREATE",
-    }
-)
 
 OutcomeHandler = Callable[[str, Outcome], Any]
 
@@ -278,7 +265,7 @@ class AccountWorker:
                     await self._catch_up()
                     continue
                 dispatch, session = payload
-                if dispatch.t in RELEVANT:
+                if dispatch.t in HANDLED_DISPATCHES:  # presence, typing, guild updates... are skipped
                     await self._apply(parse_dispatch(dispatch.t, dispatch.d))
                 if dispatch.s is not None and session is not None:
                     self._applied_seq, self._applied_session = dispatch.s, session

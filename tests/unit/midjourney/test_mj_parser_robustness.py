@@ -16,18 +16,12 @@ from hypothesis import strategies as st
 
 from mjapi.midjourney import parse_dispatch, parse_message, parse_payload
 from mjapi.midjourney.models import EVENT_ADAPTER, Event, Unrecognized
+from mjapi.midjourney.parser import HANDLED_DISPATCHES
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "dispatches"
 FRAMES = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(FIXTURES.glob("*.json"))]
 DISPATCH_TYPES = [
-    "MESSAGE_CREATE",
-    "MESSAGE_UPDATE",
-    "MESSAGE_DELETE",
-    "INTERACTION_CREATE",
-    "INTERACTION_SUCCESS",
-    "INTERACTION_FAILURE",
-    "INTERACTION_MODAL_CREATE",
-    "INTERACTION_IFRAME_MODAL_CREATE",
+    *sorted(HANDLED_DISPATCHES),
     "READY",
     "TYPING_START",
 ]

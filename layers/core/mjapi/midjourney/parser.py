@@ -63,6 +63,17 @@ from mjapi.midjourney.notices import (
 )
 
 MESSAGE_EVENTS = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE"})
+#: Every dispatch type the parser turns into an event; anything else is ``Unrecognized("unhandled_dispatch")``.
+HANDLED_DISPATCHES = MESSAGE_EVENTS | frozenset(
+    {
+        "MESSAGE_DELETE",
+        "INTERACTION_CREATE",
+        "INTERACTION_SUCCESS",
+        "INTERACTION_FAILURE",
+        "INTERACTION_MODAL_CREATE",
+        "INTERACTION_IFRAME_MODAL_CREATE",
+    }
+)
 _EXCERPT = 300
 _SHORTEN_FOOTER = "click on a button to imagine"
 _MODES: tuple[JobMode, ...] = ("fast", "relax", "turbo")
