@@ -70,3 +70,36 @@ def test_reaper_fails_stuck_jobs_and_frees_their_slots(ctx: Context) -> None:
     stored = get_token(ctx.table, token.token_hash)
     assert stored is not None and stored.remaining == 8  # 3 charged, the silent one refunded
     assert reap(ctx) == 0  # idempotent
+
+
+def test_reaper_expires_jobs_queued_too_long(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mjapi.settings import get_settings
+    from mjapi.store import keys
+
+    monkeypatch.setenv("MJAPI_QUEUE_TIMEOUT_SECONDS", "300")
+    get_settings.cache_clear()
+    ctx = Context.current()
+    _clear, token = create_token(ctx.table, count=10, days=1)
+    old, young = (
+        Job(
+            id=new_job_id(),
+            kind=JobKind.IMAGINE,
+            status=JobStatus.QUEUED,
+            token_hash=token.token_hash,
+            prompt="x",
+            queue_key=keys.pool_queue_key("mj", None),
+            created_at=now_ms() - age * 1000,
+        )
+        for age in (600, 10)
+    )
+    for job in (old, young):
+        ctx.jobs.create_queued(job, charge=True, limit=10)
+    assert reap(ctx) == 1
+    expired = ctx.jobs.get(old.id)
+    assert expired is not None and expired.status == JobStatus.FAILED
+    assert expired.error is not None and expired.error.code == "queue_timeout"
+    waiting = ctx.jobs.get(young.id)
+    assert waiting is not None and waiting.status == JobStatus.QUEUED
+    assert ctx.jobs.queue_depths() == {keys.pool_queue_key("mj", None): 1}
+    stored = get_token(ctx.table, token.token_hash)
+    assert stored is not None and stored.remaining == 9

@@ -165,3 +165,22 @@ def test_bot_refusals_fail_the_job_with_the_bots_reason(
     assert failed["error"]["message"]
     devices = client.http.get("/midjourney/get_devices", headers={"x-admin-key": ADMIN}).json()
     assert all(d["health"] == "ok" for d in devices)
+
+
+def test_upscale_true_presses_u1_for_the_caller(client: Client) -> None:
+    token = client.token(count=1)
+    job = client.http.get("/midjourney/imagine", params={"token": token, "prompt": "a red kite", "upscale": "true"})
+    assert job.status_code == 200, job.text
+    assert job.json()["upscale"] is True
+
+    def upscaled(body: dict[str, object]) -> bool:
+        children = body["children"]
+        return isinstance(children, list) and any(c["status"] == "succeeded" for c in children)
+
+    thread = client.wait_job(token, job.json()["id"], until=upscaled)
+    assert thread["tasks"] == 2
+    assert [i["upscaled"] for i in thread["images"]] == [False, True]
+    assert thread["children"][0]["action"].startswith("MJ::JOB::upsample::1::")
+    # The automatic U1 was not charged again: the one-use token is spent only by the imagine.
+    refused = client.http.get("/midjourney/imagine", params={"token": token, "prompt": "one more"})
+    assert refused.status_code == 403

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     queue_limit: int = 100
     job_timeout_seconds: int = 900
     submit_timeout_seconds: int = 120
+    queue_timeout_seconds: int = 3600
     job_retention_days: int = 90
     max_prompt_length: int = 4000
     max_upload_bytes: int = 8 * 1024 * 1024

@@ -169,7 +169,24 @@ def reap(ctx: Context, *, now: int | None = None) -> int:
             )
             if ctx.jobs.finish(job, JobStatus.FAILED, {"error": error.model_dump()}, refund=silent):
                 failed += 1
-    return failed
+    return failed + _expire_queued(ctx, now)
+
+
+def _expire_queued(ctx: Context, now: int) -> int:
+    """Jobs that waited longer than ``queue_timeout_seconds`` for a free account fail (refunded): an account pool
+    that stays unusable must not hold callers forever."""
+    expired = 0
+    limit_ms = ctx.settings.queue_timeout_seconds * 1000
+    for queue_key, depth in ctx.jobs.queue_depths().items():
+        if depth <= 0:
+            continue
+        for job in ctx.jobs.queued(queue_key, limit=100):  # oldest first: stop at the first young one
+            if now - job.created_at < limit_ms:
+                break
+            error = ErrorInfo(code="queue_timeout", message="No account could take the job in time.")
+            if ctx.jobs.finish(job, JobStatus.FAILED, {"error": error.model_dump()}, refund=True):
+                expired += 1
+    return expired
 
 
 def _token_rejected() -> ApiError:
