@@ -90,7 +90,13 @@ def send(ctx: Context, job: Job, account: Account) -> Job:
             raise SubmitFailure(
                 "account_unconfigured", "The account has no credentials configured.", account_fault=True
             )
-        ctx.submitter.send(job, account, config)
+        try:
+            ctx.submitter.send(job, account, config)
+        except SubmitFailure:
+            raise
+        except Exception as exc:  # a bug or an outage on our side must not leave the job holding its slot
+            logger.exception("job %s: unexpected error while sending", job.id)
+            raise SubmitFailure("submit_error", "The job could not be sent to Discord.") from exc
     except SubmitFailure as failure:
         logger.warning("job %s could not be sent on %s: %s", job.id, account.id, failure.code)
         if failure.account_fault:
