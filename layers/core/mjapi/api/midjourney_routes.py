@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -16,6 +17,8 @@ from mjapi.service.context import Context
 from mjapi.service.errors import bad_request
 from mjapi.store.accounts import list_accounts
 from mjapi.store.tokens import create_token
+
+CURSOR = re.compile(r"\d{15}#\d{1,64}")
 
 router = Router()  # type: ignore[no-untyped-call]
 TAG = ["midjourney (original API)"]
@@ -124,10 +127,12 @@ def descjob(id: IdQ, token: TokenQ = None) -> dict[str, Any]:
 def history(
     token: TokenQ = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=100, description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
     ctx = _ctx()
     owner = require_token(ctx, _headers(), token)
+    if cursor is not None and not CURSOR.fullmatch(cursor):
+        raise bad_request("invalid_cursor", "cursor must be the next_cursor value of a previous history page.")
     jobs, next_cursor = ctx.jobs.history(owner.token_hash, limit=limit, cursor=cursor)
     data = [
         {
