@@ -210,7 +210,7 @@ class GatewayConnection:
                 compression=None,
                 user_agent_header=self._user_agent,
             )
-        except (OSError, TimeoutError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
+        except Exception as exc:  # refused, timed out, bad handshake, proxy error...: the machine backs off
             logger.info("account %s: gateway connect failed: %s", self.account_id, type(exc).__name__)
             self._inputs.put_nowait(_Closed(action.epoch, None))
             return

@@ -145,9 +145,13 @@ class AccountWorker:
     async def _renew_lease(self) -> None:
         while True:
             await asyncio.sleep(self.settings.lease_seconds / 3)
-            held = await asyncio.to_thread(
-                lease.acquire, self.ctx.table, self.account_id, self.settings.owner_id, self.settings.lease_seconds
-            )
+            try:
+                held = await asyncio.to_thread(
+                    lease.acquire, self.ctx.table, self.account_id, self.settings.owner_id, self.settings.lease_seconds
+                )
+            except Exception:  # the table is unreachable for a moment: try again at the next beat
+                logger.warning("account %s: could not renew the lease", self.account_id, exc_info=True)
+                continue
             if not held:
                 logger.error("account %s: lease lost to another relay; stopping this session", self.account_id)
                 await self.stop()
