@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import time
 
 import pytest
@@ -184,3 +185,18 @@ def test_upscale_true_presses_u1_for_the_caller(client: Client) -> None:
     # The automatic U1 was not charged again: the one-use token is spent only by the imagine.
     refused = client.http.get("/midjourney/imagine", params={"token": token, "prompt": "one more"})
     assert refused.status_code == 403
+
+
+def test_no_secret_reaches_the_logs(client: Client, stack: RunningStack, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = client.token()
+    job = client.http.get("/midjourney/imagine", params={"token": token, "prompt": "a quiet harbour"}).json()
+    assert client.wait_job(token, job["id"])["status"] == "succeeded"
+    wrong = "mjk_" + "w" * 43  # shaped like a real token, but unknown
+    client.http.get("/midjourney/imagine", params={"token": wrong, "prompt": "x"})
+    logged = caplog.text
+    assert logged  # the stack did log (at DEBUG): the check below is not vacuous
+    for account in stack.accounts:
+        assert account["token"] not in logged
+    assert token not in logged
+    assert wrong not in logged

@@ -16,9 +16,11 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from mjapi import aws
+from mjapi import aws, redaction
 from mjapi.models import AccountConfig
 from mjapi.settings import Settings, get_settings
+
+redaction.install()  # any process that can read secrets keeps them out of its logs
 
 
 class SecretsError(RuntimeError):
@@ -52,6 +54,7 @@ def parse_bundle(raw: Any) -> SecretBundle:
     if len(ids) != len(set(ids)):
         raise SecretsError("account ids must be unique")
     admin = raw.get("admin_key")
+    redaction.register(admin, *(a.token.get_secret_value() for a in accounts))
     return SecretBundle(admin_key=SecretStr(admin) if admin else None, accounts=accounts)
 
 
