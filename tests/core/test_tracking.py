@@ -348,3 +348,29 @@ def test_job_queued_notice_keeps_the_job_waiting(world: World) -> None:
     assert waiting.status == JobStatus.WAITING
     assert waiting.notice == "job_queued"
     assert waiting.holds_slot
+
+
+def test_a_form_instead_of_a_result_fails_the_action_with_a_refund(world: World) -> None:
+    job = world.job(
+        "n-14", kind=JobKind.ACTION, custom_id="MJ::JOB::variation::1::350fb24a-dd72-45f2-ade8-048379a2ed5a"
+    )
+    before = get_token(world.table, world.token_hash)
+    frame = dispatches.fixture("interaction_modal_create_remix")
+    frame["d"]["nonce"] = "n-14"
+    outcome = world.feed(frame["t"], frame["d"])
+    assert outcome.finished == JobStatus.FAILED
+    failed = world.get(job)
+    assert failed.error is not None and failed.error.code == "input_required"
+    after = get_token(world.table, world.token_hash)
+    assert before is not None and after is not None and after.remaining == before.remaining + 1
+
+
+def test_captcha_page_instead_of_a_result_takes_the_account_out(world: World) -> None:
+    job = world.job("n-15")
+    frame = dispatches.fixture("interaction_iframe_modal_create_captcha")
+    frame["d"]["nonce"] = "n-15"
+    world.feed(frame["t"], frame["d"])
+    account = get_account(world.table, "a1")
+    assert account is not None and account.health == Health.CAPTCHA
+    failed = world.get(job)
+    assert failed.error is not None and failed.error.code == "account_captcha"

@@ -200,3 +200,40 @@ def test_no_secret_reaches_the_logs(client: Client, stack: RunningStack, caplog:
         assert account["token"] not in logged
     assert token not in logged
     assert wrong not in logged
+
+
+def test_buttons_that_open_a_form_fail_fast_with_a_clear_error(client: Client) -> None:
+    token = client.token()
+    grid = client.wait_job(
+        token, client.http.get("/midjourney/imagine", params={"token": token, "prompt": "a tall tower"}).json()["id"]
+    )
+    u1 = next(b["id"] for row in grid["images"][0]["actions"] for b in row if b["label"] == "U1")
+    upscale_id = client.http.get("/midjourney/action", params={"token": token, "job": grid["id"], "action": u1}).json()[
+        "action_job_id"
+    ]
+    upscale = client.wait_job(token, upscale_id)
+    custom_zoom = next(b["id"] for row in upscale["images"][0]["actions"] for b in row if "CustomZoom" in b["id"])
+    started = time.monotonic()
+    child = client.http.get("/midjourney/action", params={"token": token, "job": upscale_id, "action": custom_zoom})
+    assert child.status_code == 200, child.text
+    failed = client.wait_job(token, child.json()["action_job_id"])
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "input_required"
+    assert time.monotonic() - started < 30  # at once, not after the reaper's timeout
+
+
+def test_describe_by_link(client: Client) -> None:
+    token = client.token()
+    resp = client.http.post("/midjourney/describe_link", json={"token": token, "link": "https://example.com/cat.png"})
+    assert resp.status_code == 200, resp.text
+    job_id = resp.json()["id"]
+    deadline = time.monotonic() + 30
+    body: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        body = client.http.get("/midjourney/descjob", params={"token": token, "id": job_id}).json()
+        if body["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.2)
+    assert body["status"] == "succeeded", body
+    desc = body["desc"]
+    assert isinstance(desc, list) and len(desc[0]["prompts"]) == 4

@@ -17,6 +17,7 @@ from mjapi.midjourney.models import (
     AccountInfo,
     DescribeResult,
     Event,
+    IframeModalCreated,
     InfoResult,
     InteractionCreated,
     InteractionFailed,
@@ -25,6 +26,7 @@ from mjapi.midjourney.models import (
     JobProgress,
     JobStarted,
     JobStopped,
+    ModalCreated,
     ModeSwitched,
     Notice,
     SeedResult,
@@ -138,6 +140,8 @@ class EventApplier:
             return self._notice(account_id, event)
         if isinstance(event, SeedResult):
             return self._seed(event)
+        if isinstance(event, ModalCreated | IframeModalCreated):
+            return self._modal(account_id, event)
         if isinstance(event, Unrecognized):
             return self._bind_only(account_id, event)
         return Outcome()
@@ -382,6 +386,27 @@ class EventApplier:
             return Outcome()
         self.jobs.update_fields(job.id, {"info": {**job.info, "seed": event.seed}})
         return Outcome(job_id=job.id)
+
+    def _modal(self, account_id: str, event: ModalCreated | IframeModalCreated) -> Outcome:
+        """The bot answered a button with a form (remix prompt, custom zoom, Vary Region editor) or a captcha page.
+        Forms need input this API does not take yet: say so at once instead of letting the job time out."""
+        job = self.correlator.by_keys(event.correlation, nonce=event.nonce)
+        if isinstance(event, IframeModalCreated) and event.purpose == "captcha":
+            set_health(self.table, account_id, Health.CAPTCHA, event.title or "captcha")
+            return self._fail(job, "account_captcha", "The Discord account must solve a captcha.") if job else Outcome()
+        if job is None or job.is_terminal:
+            return Outcome(job_id=job.id if job else None)
+        what = (
+            "the Vary (Region) editor"
+            if isinstance(event, IframeModalCreated)
+            else f"a form ({event.title or 'prompt'})"
+        )
+        return self._fail(
+            job,
+            "input_required",
+            f"Midjourney answered this button with {what}; actions that need extra input are not supported yet.",
+            refund=True,
+        )
 
     # -- notices --------------------------------------------------------------------------------------------------
 
