@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from simulator import constants as C
 from simulator.bot import texts, ui
-from simulator.bot.engine import Ctx, JobRequest, PendingIframe, ResolvedAttachment
+from simulator.bot.engine import Ctx, JobRequest, PendingIframe, PendingModal, ResolvedAttachment
 from simulator.ids import derive_rng, derive_seed, safe_filename
 from simulator.images import probe_image, reduce_ratio
 from simulator.prompts import (
@@ -807,19 +807,22 @@ class Handlers:
         self.e.reply(ctx, "Thank you for accepting the Terms of Service!")
 
     # ----- modal submits ---------------------------------------------------------------------------------------
-    def _modal_value(self, ctx: Ctx) -> str:
-        assert ctx.modal is not None
-        return ctx.values.get(ctx.modal.inputs[0], "")
-
-    async def remix_submit(self, ctx: Ctx) -> None:
+    def _modal_prompt(self, ctx: Ctx, *, allow_zoom: bool = False) -> tuple[PendingModal, ParsedPrompt] | None:
+        """The submitted modal and its prompt, parsed like a command's; None when the account's state or the prompt
+        made the bot refuse (its notice is already sent)."""
         modal = ctx.modal
         assert modal is not None
-        assert modal.job is not None
         if self.e.gate(ctx):
+            return None
+        parsed = self.parse(ctx, ctx.values.get(modal.inputs[0], ""), allow_zoom=allow_zoom)
+        return None if parsed is None else (modal, parsed)
+
+    async def remix_submit(self, ctx: Ctx) -> None:
+        submitted = self._modal_prompt(ctx)
+        if submitted is None:
             return
-        parsed = self.parse(ctx, self._modal_value(ctx))
-        if parsed is None:
-            return
+        modal, parsed = submitted
+        assert modal.job is not None
         strong = bool(modal.extra.get("strong", True))
         word = "Remix" if parsed.display != modal.job.prompt else "Variations"
         label = f"{word} ({'Strong' if strong else 'Subtle'}) by"
@@ -837,27 +840,21 @@ class Handlers:
         await self.e.submit(ctx, [request])
 
     async def pan_submit(self, ctx: Ctx) -> None:
-        modal = ctx.modal
-        assert modal is not None
+        submitted = self._modal_prompt(ctx)
+        if submitted is None:
+            return
+        modal, parsed = submitted
         assert modal.job is not None
-        if self.e.gate(ctx):
-            return
-        parsed = self.parse(ctx, self._modal_value(ctx))
-        if parsed is None:
-            return
         await self.e.submit(
             ctx, [self._pan_request(modal.job, str(modal.extra["direction"]), parsed.display, modal.message)]
         )
 
     async def zoom_submit(self, ctx: Ctx) -> None:
-        modal = ctx.modal
-        assert modal is not None
+        submitted = self._modal_prompt(ctx, allow_zoom=True)
+        if submitted is None:
+            return
+        modal, parsed = submitted
         assert modal.job is not None
-        if self.e.gate(ctx):
-            return
-        parsed = self.parse(ctx, self._modal_value(ctx), allow_zoom=True)
-        if parsed is None:
-            return
         factor = parsed.zoom or 2.0
         request = self._child(
             modal.job,
@@ -871,13 +868,10 @@ class Handlers:
         await self.e.submit(ctx, [request])
 
     async def imagine_modal_submit(self, ctx: Ctx) -> None:
-        if self.e.gate(ctx):
+        submitted = self._modal_prompt(ctx)
+        if submitted is None:
             return
-        parsed = self.parse(ctx, self._modal_value(ctx))
-        if parsed is None:
-            return
-        modal = ctx.modal
-        assert modal is not None
+        modal, parsed = submitted
         request = self.request(parsed, kind="reroll" if modal.job is not None else "imagine")
         request.parent = modal.job
         request.parent_message = modal.message if modal.job is not None else None
