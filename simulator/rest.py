@@ -459,18 +459,7 @@ class RestApi:
             return web.Response(status=204)
         users.add(account.user_id)
         self._sync_reactions(record, account)
-        name, _, emoji_id = emoji.partition(":")
-        event = {
-            "user_id": account.user_id,
-            "channel_id": channel.id,
-            "message_id": record.id,
-            "emoji": {"id": emoji_id or None, "name": name},
-            "burst": False,
-            "type": 0,
-        }
-        if channel.guild_id:
-            event["guild_id"] = channel.guild_id
-        self.sim.hub.dispatch(channel.member_ids, "MESSAGE_REACTION_ADD", event)
+        self._dispatch_reaction("MESSAGE_REACTION_ADD", account, channel, record, emoji)
         self.engine.spawn(self.engine.handlers.on_reaction(account, record, emoji))
         return web.Response(status=204)
 
@@ -484,19 +473,25 @@ class RestApi:
             if not users:
                 record.reactions.pop(emoji)
             self._sync_reactions(record, account)
-            name, _, emoji_id = emoji.partition(":")
-            event = {
-                "user_id": account.user_id,
-                "channel_id": channel.id,
-                "message_id": record.id,
-                "emoji": {"id": emoji_id or None, "name": name},
-                "burst": False,
-                "type": 0,
-            }
-            if channel.guild_id:
-                event["guild_id"] = channel.guild_id
-            self.sim.hub.dispatch(channel.member_ids, "MESSAGE_REACTION_REMOVE", event)
+            self._dispatch_reaction("MESSAGE_REACTION_REMOVE", account, channel, record, emoji)
         return web.Response(status=204)
+
+    def _dispatch_reaction(
+        self, event_type: str, account: Account, channel: Channel, record: MessageRecord, emoji: str
+    ) -> None:
+        """MESSAGE_REACTION_ADD / _REMOVE to the channel's members, with Discord's field names."""
+        name, _, emoji_id = emoji.partition(":")
+        event: JSON = {
+            "user_id": account.user_id,
+            "channel_id": channel.id,
+            "message_id": record.id,
+            "emoji": {"id": emoji_id or None, "name": name},
+            "burst": False,
+            "type": 0,
+        }
+        if channel.guild_id:
+            event["guild_id"] = channel.guild_id
+        self.sim.hub.dispatch(channel.member_ids, event_type, event)
 
     @staticmethod
     def _sync_reactions(record: MessageRecord, account: Account) -> None:
