@@ -317,16 +317,23 @@ class GatewayConnection:
         else:
             await self.close(C.CLOSE_UNKNOWN_OPCODE, "Unknown opcode.")
 
-    async def _identify(self, data: Any) -> None:
+    async def _authenticate(self, data: Any) -> Account | None:
+        """The account of an IDENTIFY or RESUME payload; closes the socket with Discord's code and returns None when
+        the connection is already authenticated, the payload is malformed or the token is unknown."""
         if self.session is not None:
             await self.close(C.CLOSE_ALREADY_AUTHENTICATED, "Already authenticated.")
-            return
+            return None
         if not isinstance(data, dict) or not isinstance(data.get("token"), str):
             await self.close(C.CLOSE_DECODE_ERROR, "Error while decoding payload.")
-            return
+            return None
         account = self.hub.world.authenticate(data["token"])
         if account is None:
             await self.close(C.CLOSE_AUTHENTICATION_FAILED, "Authentication failed.")
+        return account
+
+    async def _identify(self, data: Any) -> None:
+        account = await self._authenticate(data)
+        if account is None:
             return
         self.payload_compress = bool(data.get("compress")) and not self.zlib_stream
         session = self.hub.new_session(account)
@@ -334,15 +341,8 @@ class GatewayConnection:
         self.hub.send_ready(session)
 
     async def _resume(self, data: Any) -> None:
-        if self.session is not None:
-            await self.close(C.CLOSE_ALREADY_AUTHENTICATED, "Already authenticated.")
-            return
-        if not isinstance(data, dict) or not isinstance(data.get("token"), str):
-            await self.close(C.CLOSE_DECODE_ERROR, "Error while decoding payload.")
-            return
-        account = self.hub.world.authenticate(data["token"])
+        account = await self._authenticate(data)
         if account is None:
-            await self.close(C.CLOSE_AUTHENTICATION_FAILED, "Authentication failed.")
             return
         session = self.hub.sessions.get(str(data.get("session_id")))
         seq = data.get("seq")
