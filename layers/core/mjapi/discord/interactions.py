@@ -10,7 +10,6 @@ from mjapi.discord.rest import Upload
 
 APPLICATION_COMMAND = 2
 MESSAGE_COMPONENT = 3
-MODAL_SUBMIT = 5
 
 OPTION_STRING = 3
 OPTION_ATTACHMENT = 11
@@ -59,11 +58,6 @@ def attachment_option(name: str, index: int) -> dict[str, Any]:
     return {"type": OPTION_ATTACHMENT, "name": name, "value": index}
 
 
-def subcommand(name: str, options: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    """``/prefer remix`` style: the subcommand is an option of type 1."""
-    return {"type": 1, "name": name, "options": list(options)}
-
-
 def button(
     *,
     application_id: str,
@@ -86,30 +80,4 @@ def button(
         "application_id": application_id,
         "session_id": session_id,
         "data": {"component_type": BUTTON, "custom_id": custom_id},
-    }
-
-
-def modal_submit(
-    *,
-    application_id: str,
-    guild_id: str | None,
-    channel_id: str,
-    session_id: str,
-    nonce: str,
-    modal_id: str,
-    modal_custom_id: str,
-    fields: dict[str, str],
-) -> dict[str, Any]:
-    """Submit a modal opened by a button; ``modal_id`` is the id from INTERACTION_MODAL_CREATE / SUCCESS.
-
-    Modal events only reach the gateway session whose id was sent, so ``session_id`` must be the live one."""
-    rows = [{"type": 1, "components": [{"type": 4, "custom_id": cid, "value": value}]} for cid, value in fields.items()]
-    return {
-        "type": MODAL_SUBMIT,
-        "application_id": application_id,
-        "channel_id": channel_id,
-        "guild_id": guild_id,
-        "session_id": session_id,
-        "nonce": nonce,
-        "data": {"id": modal_id, "custom_id": modal_custom_id, "components": rows},
     }

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -188,9 +187,6 @@ class DiscordRest:
 
     def messages(self, channel_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
         return list(self.request("GET", f"/channels/{channel_id}/messages", params={"limit": limit}).json())
-
-    def add_reaction(self, channel_id: str, message_id: str, emoji: str) -> None:
-        self.request("PUT", f"/channels/{channel_id}/messages/{message_id}/reactions/{quote(emoji)}/@me")
 
     def refresh_urls(self, urls: Sequence[str]) -> dict[str, str]:
         body = self.request("POST", "/attachments/refresh-urls", json={"attachment_urls": list(urls)}).json()

@@ -49,14 +49,3 @@ def charge_operation(token_hash: str, now: int) -> dict[str, object]:
             "ExpressionAttributeValues": {":one": 1, ":now": now},
         }
     }
-
-
-def refund(table: Table, token_hash: str) -> None:
-    """Give a use back (a job that never reached Midjourney)."""
-    table.update(
-        keys.token_pk(token_hash),
-        "APITOKEN",
-        "SET remaining = remaining + :one, used = used - :one",
-        condition="attribute_exists(pk) AND used >= :one",
-        vals={":one": 1},
-    )
