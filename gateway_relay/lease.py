@@ -9,13 +9,8 @@ from __future__ import annotations
 import contextlib
 
 from mjapi.clock import now_ms
+from mjapi.store import keys
 from mjapi.store.table import ConditionFailed, Table
-
-LEASE_SK = "LEASE"
-
-
-def _pk(account_id: str) -> str:
-    return f"LEASE#{account_id}"
 
 
 def acquire(table: Table, account_id: str, owner: str, seconds: float) -> bool:
@@ -23,8 +18,8 @@ def acquire(table: Table, account_id: str, owner: str, seconds: float) -> bool:
     try:
         table.put(
             {
-                "pk": _pk(account_id),
-                "sk": LEASE_SK,
+                "pk": keys.lease_pk(account_id),
+                "sk": keys.LEASE_SK,
                 "owner": owner,
                 "lease_until": now + int(seconds * 1000),
                 "expires_at": now // 1000 + int(seconds) + 3600,
@@ -41,8 +36,8 @@ def acquire(table: Table, account_id: str, owner: str, seconds: float) -> bool:
 def release(table: Table, account_id: str, owner: str) -> None:
     with contextlib.suppress(ConditionFailed):
         table.update(
-            _pk(account_id),
-            LEASE_SK,
+            keys.lease_pk(account_id),
+            keys.LEASE_SK,
             "SET lease_until = :zero",
             condition="#owner = :me",
             names={"#owner": "owner"},

@@ -15,7 +15,7 @@ from mjapi.ids import hash_token, new_job_id, new_nonce
 from mjapi.models import AccountConfig, Bot, Health, Job, JobKind, JobStatus, Mode
 from mjapi.store import keys
 from mjapi.store.accounts import get_account, list_accounts, set_health, set_session, sync_accounts
-from mjapi.store.jobs import JobStore, QueueFull, SlotTaken, TokenRejected
+from mjapi.store.jobs import InvalidCursor, JobStore, QueueFull, SlotTaken, TokenRejected
 from mjapi.store.table import Table
 from mjapi.store.tokens import create_token, get_token
 
@@ -214,6 +214,13 @@ def test_history_pages_newest_first(table: Table) -> None:
     assert [j.id for j in page2] == ids[::-1][3:]
     _clear2, other = create_token(table, count=1, days=1)
     assert store.history(other.token_hash, limit=10)[0] == []
+
+
+@pytest.mark.parametrize("cursor", ["", "garbage", "1" * 15 + "#", "1" * 15 + "#x"])
+def test_history_refuses_a_cursor_it_did_not_hand_out(table: Table, cursor: str) -> None:
+    _clear, token = create_token(table, count=1, days=1)
+    with pytest.raises(InvalidCursor):
+        JobStore(table).history(token.token_hash, limit=3, cursor=cursor)
 
 
 def test_list_accounts_and_sync_keeps_live_state(table: Table) -> None:

@@ -123,7 +123,7 @@ def dispatch_queued(ctx: Context, *, max_jobs: int = 50) -> int:
         for job in ctx.jobs.queued(queue_key, limit=min(depth, max_jobs)):
             if sent >= max_jobs:
                 return sent
-            if job.account_id and queue_key.startswith("acct#"):
+            if job.account_id and keys.is_account_queue_key(queue_key):
                 pool = [a for a in accounts if a.id == job.account_id]
             else:
                 pool = rank_accounts(accounts, bot=job.bot, mode=job.mode)

@@ -12,8 +12,6 @@ from mjapi.models import Account, AccountConfig, Health
 from mjapi.store import keys
 from mjapi.store.table import ConditionFailed, Table
 
-ACCOUNT_SK = "ACCOUNT"
-
 
 def sync_accounts(table: Table, configs: Iterable[AccountConfig]) -> None:
     """Upsert configured accounts. Live state (slots, health, session) is kept; the mode is only set on creation
@@ -22,7 +20,7 @@ def sync_accounts(table: Table, configs: Iterable[AccountConfig]) -> None:
     for cfg in configs:
         table.update(
             keys.account_pk(cfg.id),
-            ACCOUNT_SK,
+            keys.ACCOUNT_SK,
             "SET id = :id, channel_id = :channel, guild_id = :guild, bot = :bot, concurrency = :conc, "
             "enabled = :enabled, updated_at = :now, gsi1pk = :gsi, gsi1sk = :id, "
             "#mode = if_not_exists(#mode, :mode), slots_used = if_not_exists(slots_used, :zero), "
@@ -54,7 +52,7 @@ def _to_account(item: dict[str, Any]) -> Account:
 
 
 def get_account(table: Table, account_id: str) -> Account | None:
-    item = table.get(keys.account_pk(account_id), ACCOUNT_SK)
+    item = table.get(keys.account_pk(account_id), keys.ACCOUNT_SK)
     return _to_account(item) if item else None
 
 
@@ -93,7 +91,7 @@ def reserve_slot_operation(account_id: str, *, bot: str, mode: str | None) -> di
         vals[":mode"] = mode
         names["#mode"] = "mode"
     spec: dict[str, object] = {
-        "Key": {"pk": keys.account_pk(account_id), "sk": ACCOUNT_SK},
+        "Key": {"pk": keys.account_pk(account_id), "sk": keys.ACCOUNT_SK},
         "UpdateExpression": "SET slots_used = slots_used + :one, last_assigned_at = :now",
         "ConditionExpression": condition,
         "ExpressionAttributeValues": vals,
@@ -106,7 +104,7 @@ def reserve_slot_operation(account_id: str, *, bot: str, mode: str | None) -> di
 def release_slot_operation(account_id: str) -> dict[str, object]:
     return {
         "Update": {
-            "Key": {"pk": keys.account_pk(account_id), "sk": ACCOUNT_SK},
+            "Key": {"pk": keys.account_pk(account_id), "sk": keys.ACCOUNT_SK},
             "UpdateExpression": "SET slots_used = slots_used - :one",
             "ConditionExpression": "slots_used >= :one",
             "ExpressionAttributeValues": {":one": 1},
@@ -119,7 +117,7 @@ def set_health(table: Table, account_id: str, health: Health, reason: str | None
     try:
         item = table.update(
             keys.account_pk(account_id),
-            ACCOUNT_SK,
+            keys.ACCOUNT_SK,
             "SET health = :h, health_reason = :r, health_changed_at = :now",
             condition="attribute_exists(pk)",
             vals={":h": health.value, ":r": reason or "", ":now": now_ms()},
@@ -132,7 +130,7 @@ def set_health(table: Table, account_id: str, health: Health, reason: str | None
 def set_session(table: Table, account_id: str, session_id: str | None) -> None:
     table.update(
         keys.account_pk(account_id),
-        ACCOUNT_SK,
+        keys.ACCOUNT_SK,
         "SET session_id = :s, session_at = :now",
         condition="attribute_exists(pk)",
         vals={":s": session_id or "", ":now": now_ms()},
@@ -142,7 +140,7 @@ def set_session(table: Table, account_id: str, session_id: str | None) -> None:
 def set_mode(table: Table, account_id: str, mode: str) -> None:
     table.update(
         keys.account_pk(account_id),
-        ACCOUNT_SK,
+        keys.ACCOUNT_SK,
         "SET #mode = :m",
         condition="attribute_exists(pk)",
         names={"#mode": "mode"},
@@ -153,7 +151,7 @@ def set_mode(table: Table, account_id: str, mode: str) -> None:
 def set_info(table: Table, account_id: str, info: dict[str, Any]) -> None:
     table.update(
         keys.account_pk(account_id),
-        ACCOUNT_SK,
+        keys.ACCOUNT_SK,
         "SET info = :i, info_at = :now",
         condition="attribute_exists(pk)",
         vals={":i": json.dumps(info, separators=(",", ":")), ":now": now_ms()},
@@ -167,7 +165,7 @@ def set_health_if(
     try:
         table.update(
             keys.account_pk(account_id),
-            ACCOUNT_SK,
+            keys.ACCOUNT_SK,
             "SET health = :h, health_reason = :r, health_changed_at = :now",
             condition="health = :expected",
             vals={":h": health.value, ":r": reason or "", ":now": now_ms(), ":expected": expected.value},
@@ -180,11 +178,13 @@ def set_health_if(
 def save_gateway_resume(table: Table, account_id: str, state: dict[str, Any] | None) -> None:
     """Persist what a restarted relay needs to RESUME this account's session (and get the missed events)."""
     if state is None:
-        table.update(keys.account_pk(account_id), ACCOUNT_SK, "REMOVE gateway_resume", condition="attribute_exists(pk)")
+        table.update(
+            keys.account_pk(account_id), keys.ACCOUNT_SK, "REMOVE gateway_resume", condition="attribute_exists(pk)"
+        )
         return
     table.update(
         keys.account_pk(account_id),
-        ACCOUNT_SK,
+        keys.ACCOUNT_SK,
         "SET gateway_resume = :s",
         condition="attribute_exists(pk)",
         vals={":s": {**state, "saved_at": now_ms()}},
@@ -192,6 +192,6 @@ def save_gateway_resume(table: Table, account_id: str, state: dict[str, Any] | N
 
 
 def load_gateway_resume(table: Table, account_id: str) -> dict[str, Any] | None:
-    item = table.get(keys.account_pk(account_id), ACCOUNT_SK)
+    item = table.get(keys.account_pk(account_id), keys.ACCOUNT_SK)
     state = item.get("gateway_resume") if item else None
     return dict(state) if isinstance(state, dict) else None

@@ -13,7 +13,7 @@ from mjapi.settings import get_settings
 from mjapi.store import keys
 from mjapi.store.accounts import release_slot_operation, reserve_slot_operation
 from mjapi.store.table import ConditionFailed, Table, TransactionCancelled
-from mjapi.store.tokens import charge_operation
+from mjapi.store.tokens import charge_operation, refund_operation
 
 _ACTIVE = tuple(sorted(s.value for s in ACTIVE_STATUSES))
 _REF_TTL_SECONDS = 3 * 86400
@@ -25,6 +25,10 @@ class QueueFull(Exception):
 
 class TokenRejected(Exception):
     """The token has no uses left or expired between the check and the charge."""
+
+
+class InvalidCursor(ValueError):
+    """A history cursor that is not the ``next_cursor`` of a previous page."""
 
 
 class SlotTaken(Exception):
@@ -48,7 +52,7 @@ def job_item(job: Job) -> dict[str, Any]:
     item: dict[str, Any] = {"pk": keys.job_pk(job.id), "sk": keys.JOB_SK, **data}
     if job.token_hash:
         item["gsi1pk"] = keys.history_pk(job.token_hash)
-        item["gsi1sk"] = f"{job.created_at:015d}#{job.id}"
+        item["gsi1sk"] = keys.time_sort_key(job.created_at, job.id)
     gsi2 = _gsi2_for(job)
     if gsi2:
         item["gsi2pk"], item["gsi2sk"] = gsi2
@@ -60,9 +64,9 @@ def job_item(job: Job) -> dict[str, Any]:
 
 def _gsi2_for(job: Job) -> tuple[str, str] | None:
     if job.status == JobStatus.QUEUED and job.queue_key:
-        return keys.queue_gsi(job.queue_key), f"{job.created_at:015d}#{job.id}"
+        return keys.queue_gsi(job.queue_key), keys.time_sort_key(job.created_at, job.id)
     if job.status in ACTIVE_STATUSES and job.account_id:
-        return keys.active_gsi(job.account_id), f"{job.submitted_at or job.created_at:015d}#{job.id}"
+        return keys.active_gsi(job.account_id), keys.time_sort_key(job.submitted_at or job.created_at, job.id)
     return None
 
 
@@ -86,7 +90,7 @@ def ref_put_operation(kind: str, key: str, job_id: str) -> dict[str, object]:
 def _queue_push_operation(queue_key: str, limit: int) -> dict[str, object]:
     return {
         "Update": {
-            "Key": {"pk": keys.queue_counter_pk(queue_key), "sk": "COUNTER"},
+            "Key": {"pk": keys.queue_counter_pk(queue_key), "sk": keys.COUNTER_SK},
             "UpdateExpression": "ADD queue_depth :one SET gsi1pk = :gsi, gsi1sk = :key",
             "ConditionExpression": "attribute_not_exists(queue_depth) OR queue_depth < :limit",
             "ExpressionAttributeValues": {":one": 1, ":limit": limit, ":gsi": keys.QUEUES_GSI, ":key": queue_key},
@@ -97,7 +101,7 @@ def _queue_push_operation(queue_key: str, limit: int) -> dict[str, object]:
 def _queue_pop_operation(queue_key: str) -> dict[str, object]:
     return {
         "Update": {
-            "Key": {"pk": keys.queue_counter_pk(queue_key), "sk": "COUNTER"},
+            "Key": {"pk": keys.queue_counter_pk(queue_key), "sk": keys.COUNTER_SK},
             "UpdateExpression": "ADD queue_depth :minus",
             "ConditionExpression": "queue_depth >= :one",
             "ExpressionAttributeValues": {":minus": -1, ":one": 1},
@@ -229,15 +233,18 @@ class JobStore:
         self.table.put(op["Item"])
 
     def history(self, token_hash: str, *, limit: int, cursor: str | None = None) -> tuple[list[Job], str | None]:
-        """Newest first; ``cursor`` is the opaque ``gsi1sk`` of the last job of the previous page."""
+        """Newest first; ``cursor`` is the ``gsi1sk`` of the last job of the previous page (opaque to clients).
+        Raises InvalidCursor when ``cursor`` is not such a key."""
         start = None
-        if cursor:
-            job_id = cursor.split("#", 1)[-1]
+        if cursor is not None:
+            after = keys.parse_time_sort_key(cursor)
+            if after is None:
+                raise InvalidCursor(cursor)
             start = {
-                "pk": keys.job_pk(job_id),
+                "pk": keys.job_pk(after.item_id),
                 "sk": keys.JOB_SK,
                 "gsi1pk": keys.history_pk(token_hash),
-                "gsi1sk": cursor,
+                "gsi1sk": keys.time_sort_key(after.ts, after.item_id),
             }
         items, last = self.table.query(
             "gsi1pk = :p",
@@ -380,16 +387,7 @@ class JobStore:
             elif current.holds_slot and current.account_id:
                 ops.append(release_slot_operation(current.account_id))
             if refund and current.token_hash:
-                ops.append(
-                    {
-                        "Update": {
-                            "Key": {"pk": keys.token_pk(current.token_hash), "sk": "APITOKEN"},
-                            "UpdateExpression": "SET remaining = remaining + :one, used = used - :one",
-                            "ConditionExpression": "attribute_exists(pk)",
-                            "ExpressionAttributeValues": {":one": 1},
-                        }
-                    }
-                )
+                ops.append(refund_operation(current.token_hash))
             try:
                 self.table.transact(ops)
             except TransactionCancelled as exc:
@@ -427,7 +425,7 @@ class JobStore:
                         ":one": 1,
                         ":now": now,
                         ":g2pk": keys.queue_gsi(queue_key),
-                        ":g2sk": f"{current.created_at:015d}#{current.id}",
+                        ":g2sk": keys.time_sort_key(current.created_at, current.id),
                         ":held": current.holds_slot,
                         **{f":a{n}": s for n, s in enumerate(_ACTIVE)},
                     },

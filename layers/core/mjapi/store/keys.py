@@ -1,9 +1,24 @@
-"""Key layout of the single table (documented in docs/DATA.md)."""
+"""Key layout of the single table (documented in docs/DATA.md): the only module that spells a key.
+
+Every partition key, sort key and GSI key value is built here; the rest of the code derives its keys from these
+functions, so the layout can be read (and changed) in one place.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import NamedTuple
+
+# -- sort keys of the one-item partitions ---------------------------------------------------------------------------
+
 JOB_SK = "JOB"
 REF_SK = "REF"
+ACCOUNT_SK = "ACCOUNT"
+TOKEN_SK = "APITOKEN"  # noqa: S105 - a sort key, not a secret
+COUNTER_SK = "COUNTER"
+LEASE_SK = "LEASE"
+
+# -- partition keys -------------------------------------------------------------------------------------------------
 
 
 def job_pk(job_id: str) -> str:
@@ -16,6 +31,11 @@ def account_pk(account_id: str) -> str:
 
 def token_pk(token_hash: str) -> str:
     return f"APITOKEN#{token_hash}"
+
+
+def lease_pk(account_id: str) -> str:
+    """The relay lease of one account (one gateway session per account)."""
+    return f"LEASE#{account_id}"
 
 
 def nonce_pk(nonce: str) -> str:
@@ -45,20 +65,55 @@ def queue_counter_pk(queue_key: str) -> str:
     return f"QUEUECOUNT#{queue_key}"
 
 
+# -- GSI partition keys ---------------------------------------------------------------------------------------------
+
+
 def history_pk(token_hash: str) -> str:
+    """gsi1: the jobs of one API token (history)."""
     return f"TOKEN#{token_hash}"
 
 
 def queue_gsi(queue_key: str) -> str:
+    """gsi2: the jobs waiting in one queue (sparse: only while queued)."""
     return f"QUEUE#{queue_key}"
 
 
 def active_gsi(account_id: str) -> str:
+    """gsi2: the jobs running on one account (sparse: only while active; the reaper reads it)."""
     return f"ACTIVE#{account_id}"
 
 
 ACCOUNTS_GSI = "ACCOUNTS"
 QUEUES_GSI = "QUEUES"
+
+# -- time-ordered sort keys -----------------------------------------------------------------------------------------
+
+# A millisecond timestamp zero-padded to 15 digits sorts as text in time order; the id makes the key unique.
+_TIME_DIGITS = 15
+_TIME_SORT_KEY = re.compile(r"([0-9]{15})#([0-9]{1,64})")
+
+
+class TimeSortKey(NamedTuple):
+    ts: int
+    item_id: str
+
+
+def time_sort_key(ts: int, item_id: str) -> str:
+    """``<ts:015d>#<id>``: the sort key of the history (gsi1), queue and active (gsi2) indexes."""
+    return f"{ts:0{_TIME_DIGITS}d}#{item_id}"
+
+
+def parse_time_sort_key(value: str) -> TimeSortKey | None:
+    """The parts of a ``time_sort_key`` of a job (numeric id), or None if ``value`` is not one.
+
+    The history cursor handed to clients is such a key, so this is also how a client's cursor is checked."""
+    match = _TIME_SORT_KEY.fullmatch(value)
+    return TimeSortKey(int(match[1]), match[2]) if match else None
+
+
+# -- queue names ----------------------------------------------------------------------------------------------------
+
+_ACCOUNT_QUEUE_PREFIX = "acct#"
 
 
 def pool_queue_key(bot: str, mode: str | None) -> str:
@@ -68,4 +123,8 @@ def pool_queue_key(bot: str, mode: str | None) -> str:
 
 def account_queue_key(account_id: str) -> str:
     """Queue for jobs pinned to one account (buttons on its own messages)."""
-    return f"acct#{account_id}"
+    return f"{_ACCOUNT_QUEUE_PREFIX}{account_id}"
+
+
+def is_account_queue_key(queue_key: str) -> bool:
+    return queue_key.startswith(_ACCOUNT_QUEUE_PREFIX)

@@ -25,7 +25,7 @@ def create_token(table: Table, *, count: int, days: float, label: str | None = N
     table.put(
         {
             "pk": keys.token_pk(token.token_hash),
-            "sk": "APITOKEN",
+            "sk": keys.TOKEN_SK,
             **token.model_dump(),
             "expires_at": token.valid_until + _GRACE_SECONDS,
         },
@@ -35,7 +35,7 @@ def create_token(table: Table, *, count: int, days: float, label: str | None = N
 
 
 def get_token(table: Table, token_hash: str) -> ApiToken | None:
-    item = table.get(keys.token_pk(token_hash), "APITOKEN")
+    item = table.get(keys.token_pk(token_hash), keys.TOKEN_SK)
     return ApiToken.model_validate(item) if item else None
 
 
@@ -43,9 +43,21 @@ def charge_operation(token_hash: str, now: int) -> dict[str, object]:
     """The transaction step that spends one use: fails unless uses remain and the token is still valid."""
     return {
         "Update": {
-            "Key": {"pk": keys.token_pk(token_hash), "sk": "APITOKEN"},
+            "Key": {"pk": keys.token_pk(token_hash), "sk": keys.TOKEN_SK},
             "UpdateExpression": "SET remaining = remaining - :one, used = used + :one",
             "ConditionExpression": "attribute_exists(pk) AND remaining >= :one AND valid_until > :now",
             "ExpressionAttributeValues": {":one": 1, ":now": now},
+        }
+    }
+
+
+def refund_operation(token_hash: str) -> dict[str, object]:
+    """The transaction step that gives one use back (the job never started in Midjourney)."""
+    return {
+        "Update": {
+            "Key": {"pk": keys.token_pk(token_hash), "sk": keys.TOKEN_SK},
+            "UpdateExpression": "SET remaining = remaining + :one, used = used - :one",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {":one": 1},
         }
     }
