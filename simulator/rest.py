@@ -20,6 +20,7 @@ from simulator import errors
 from simulator.errors import ApiError
 from simulator.ids import derive_rng, is_snowflake, iso_timestamp, random_token_part, random_uuid, safe_filename
 from simulator.images import probe_image
+from simulator.interactions import validate_interaction
 from simulator.ratelimit import RateLimiter, RestFaults, Verdict, limited_headers
 from simulator.state import Account, AttachmentRecord, Channel, MessageRecord, Upload
 
@@ -579,6 +580,6 @@ class RestApi:
     async def interactions(self, request: web.Request) -> web.Response:
         account = self.account(request)
         payload, files = await self.read_payload(request)
-        ctx = self.engine.intake(account, payload, files)
+        ctx = validate_interaction(self.world, self.engine.modals, account, payload, files)
         self.engine.accept(ctx)
         return web.Response(status=204)

@@ -1,9 +1,10 @@
-"""Interaction intake and the bot's machinery: responses, messages, account gates and the job lifecycle.
+"""The bot's machinery: acknowledging interactions, posting and editing messages, modals, account gates and the job
+lifecycle.
 
-`Engine.intake` validates a `POST /interactions` body like Discord does (and raises `ApiError`); `Engine.accept`
-then answers 204 and processes the interaction in the background: INTERACTION_CREATE, the bot's acknowledgement
-(INTERACTION_SUCCESS) after a short delay, then messages, modals or jobs. Command-, button- and modal-specific logic
-lives in `handlers.py`.
+Discord validates a `POST /interactions` body first (`simulator.interactions`); `Engine.accept` then processes the
+accepted interaction in the background: INTERACTION_CREATE, the bot's acknowledgement (INTERACTION_SUCCESS) after a
+short delay, then messages, modals or jobs. What each command, button and modal does lives in the handler modules,
+reached through `router.Router` (`engine.handlers`); they see the engine as `types.BotServices`.
 """
 
 from __future__ import annotations
@@ -15,134 +16,28 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulator import constants as C
-from simulator import errors
 from simulator.bot import ui
+from simulator.bot.router import Router
+from simulator.bot.types import BotFaults, Ctx, JobRequest, PendingIframe, PendingModal
 from simulator.cdn import Cdn
-from simulator.commands import ATTACHMENT, BOOLEAN, INTEGER, STRING, SUB_COMMAND, SUB_COMMAND_GROUP, BotApp, CommandDef
+from simulator.commands import BotApp
 from simulator.config import SimConfig
 from simulator.gateway import Hub
 from simulator.ids import derive_rng, derive_seed, iso_timestamp, random_uuid
 from simulator.images import ImageSpec, ImageStore, image_dims
-from simulator.state import Account, AttachmentRecord, Channel, Job, MessageRecord, Origin, Upload
+from simulator.interactions import OpenModals
+from simulator.state import Account, AttachmentRecord, Channel, Job, MessageRecord, Origin
 from simulator.world import World
 
-if TYPE_CHECKING:
-    from simulator.bot.handlers import Handlers
+__all__ = ["BotFaults", "Engine"]
 
 JSON = dict[str, Any]
 log = logging.getLogger("simulator.bot")
 
 MODE_TEXT = {"fast": "fast", "relax": "relaxed", "turbo": "turbo"}
-_MODAL_TTL = 15 * 60.0
-
-
-@dataclass
-class BotFaults:
-    offline: bool = False
-    drop_interactions: int = 0
-
-    def to_json(self) -> JSON:
-        return {"offline": self.offline, "drop_interactions": self.drop_interactions}
-
-
-@dataclass
-class ResolvedAttachment:
-    """An attachment named in `data.attachments` (uploaded earlier or sent as a multipart file)."""
-
-    id: str
-    filename: str
-    data: bytes
-    upload: Upload | None = None
-
-
-@dataclass
-class PendingModal:
-    id: str
-    custom_id: str
-    kind: str
-    account: Account
-    app: BotApp
-    channel: Channel
-    origin: Origin
-    message: MessageRecord | None
-    job: Job | None
-    inputs: list[str]
-    extra: JSON = field(default_factory=dict)
-    created: float = field(default_factory=time.time)
-
-
-@dataclass
-class PendingIframe:
-    token: str
-    kind: str  # "inpaint" | "captcha"
-    account: Account
-    app: BotApp
-    channel: Channel
-    origin: Origin
-    job: Job | None
-    message: MessageRecord | None
-    created: float = field(default_factory=time.time)
-    used: bool = False
-
-
-@dataclass
-class Ctx:
-    """One accepted interaction."""
-
-    id: str
-    type: int
-    account: Account
-    app: BotApp
-    channel: Channel
-    session_id: str
-    nonce: str | None
-    data: JSON
-    origin: Origin
-    name: str = ""
-    options: JSON = field(default_factory=dict)
-    attachments: dict[str, ResolvedAttachment] = field(default_factory=dict)
-    message: MessageRecord | None = None
-    modal: PendingModal | None = None
-    values: dict[str, str] = field(default_factory=dict)
-    command: CommandDef | None = None
-    acked: bool = False
-    nonce_used: bool = False
-
-    @property
-    def custom_id(self) -> str:
-        return str(self.data.get("custom_id", ""))
-
-    @property
-    def bot_key(self) -> str:
-        return self.app.key
-
-
-@dataclass
-class JobRequest:
-    kind: str
-    label: str  # in-progress label, e.g. "Upscaling (Subtle) by"; "" for imagine-like jobs
-    label_done: str
-    prompt: str
-    words: frozenset[str]
-    version: str
-    ar: tuple[int, int]
-    seed: int | None = None
-    mode_override: str | None = None
-    parent: Job | None = None
-    parent_message: MessageRecord | None = None
-    index: int = 0
-    image_kind: str = "grid"
-    quadrant: int = 0
-    zoom: float = 1.0
-    pan: str = ""
-    size_factor: int = 1
-    palette_seed: int | None = None
-    duration_factor: float = 1.0
-    batch: bool = False
 
 
 class Engine:
@@ -153,13 +48,11 @@ class Engine:
         self.images = images
         self.config: SimConfig = world.config
         self.faults = BotFaults()
-        self.modals: OrderedDict[str, PendingModal] = OrderedDict()
+        self.modals = OpenModals()  # Discord's record of the modals the bots opened (checked on submit)
         self.iframes: OrderedDict[str, PendingIframe] = OrderedDict()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.discordsays_base = ""
-        from simulator.bot.handlers import Handlers
-
-        self.handlers: Handlers = Handlers(self)
+        self.handlers = Router(self)
 
     # ----- time and tasks --------------------------------------------------------------------------------------
     def real(self, sim_seconds: float) -> float:
@@ -200,176 +93,6 @@ class Engine:
             with contextlib.suppress(BaseException):
                 await task
         self.tasks.clear()
-
-    # ----- intake ----------------------------------------------------------------------------------------------
-    def intake(self, account: Account, body: Any, files: dict[str, tuple[str, bytes]]) -> Ctx:
-        if not isinstance(body, dict):
-            raise errors.ApiError(400, 50109, "The request body contains invalid JSON.")
-        kind = body.get("type")
-        if kind not in (C.INTERACTION_APPLICATION_COMMAND, C.INTERACTION_MESSAGE_COMPONENT, C.INTERACTION_MODAL_SUBMIT):
-            raise errors.form_error("type", "BASE_TYPE_CHOICES", "Value must be one of {2, 3, 4, 5}.")
-        app = self.world.commands.app(str(body.get("application_id", "")))
-        if app is None:
-            raise errors.ApiError(404, 10002, "Unknown Application")
-        channel = self.world.channels.get(str(body.get("channel_id", "")))
-        if channel is None:
-            raise errors.unknown_channel()
-        if not self.world.can_see(account, channel):
-            raise errors.missing_access()
-        if app.id not in channel.bot_app_ids:
-            raise errors.ApiError(403, 50001, "Missing Access")
-        guild_id = body.get("guild_id")
-        if guild_id not in (None, "") and str(guild_id) != channel.guild_id:
-            raise errors.form_error("guild_id", "GUILD_ID_INVALID", "Guild does not match the channel")
-        session_id = body.get("session_id")
-        if not isinstance(session_id, str) or not session_id:
-            raise errors.form_error("session_id", "BASE_TYPE_REQUIRED", "This field is required")
-        nonce = body.get("nonce")
-        if nonce is not None:
-            if not isinstance(nonce, (str, int)) or isinstance(nonce, bool) or len(str(nonce)) > 25:
-                raise errors.form_error("nonce", "BASE_TYPE_BAD_LENGTH", "Must be 25 or fewer in length.")
-            nonce = str(nonce)
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise errors.form_error("data", "BASE_TYPE_REQUIRED", "This field is required")
-        interaction_id = self.world.snowflakes.next()
-        origin = Origin(interaction_id, kind, "", account, session_id, channel.guild_id)
-        ctx = Ctx(interaction_id, kind, account, app, channel, session_id, nonce, data, origin)
-        if kind == C.INTERACTION_APPLICATION_COMMAND:
-            self._intake_command(ctx, files)
-        elif kind == C.INTERACTION_MESSAGE_COMPONENT:
-            self._intake_component(ctx, body)
-        else:
-            self._intake_modal(ctx)
-        return ctx
-
-    def _intake_command(self, ctx: Ctx, files: dict[str, tuple[str, bytes]]) -> None:
-        data = ctx.data
-        command = self.world.commands.find(ctx.app.id, str(data.get("id", "")))
-        if command is None or data.get("name") not in (None, command.name):
-            raise errors.invalid_command()
-        if str(data.get("version", "")) != command.version:
-            raise errors.invalid_version()
-        if data.get("type", command.type) != command.type:
-            raise errors.invalid_command()
-        ctx.command = command
-        ctx.attachments = self._resolve_attachments(ctx, data.get("attachments"), files)
-        if command.type == 3:
-            target = str(data.get("target_id", ""))
-            record = self.world.find_message(target)
-            if record is None or record.channel_id != ctx.channel.id or record.deleted:
-                raise errors.unknown_message()
-            ctx.message = record
-            ctx.name = command.name
-        else:
-            path, leaves = _validate_options(data.get("options") or [], command.options, ctx.attachments)
-            ctx.name = " ".join([command.name, *path])
-            ctx.options = leaves
-        ctx.origin.name = ctx.name
-
-    def _resolve_attachments(
-        self, ctx: Ctx, raw: Any, files: dict[str, tuple[str, bytes]]
-    ) -> dict[str, ResolvedAttachment]:
-        out: dict[str, ResolvedAttachment] = {}
-        if raw is None:
-            raw = []
-        if not isinstance(raw, list):
-            raise errors.form_error("data.attachments", "BASE_TYPE_LIST", "Must be a list.")
-        for position, item in enumerate(raw):
-            if not isinstance(item, dict) or "id" not in item:
-                raise errors.form_error(
-                    f"data.attachments.{position}.id", "BASE_TYPE_REQUIRED", "This field is required"
-                )
-            attachment_id = str(item["id"])
-            uploaded = item.get("uploaded_filename")
-            filename = str(item.get("filename") or "")
-            if uploaded:
-                upload = self.world.uploads.get(str(uploaded))
-                if upload is None or upload.data is None or upload.user_id != ctx.account.user_id:
-                    raise errors.form_error(
-                        f"data.attachments.{position}.uploaded_filename",
-                        "ATTACHMENT_NOT_FOUND",
-                        "The uploaded file was not found; PUT it to its upload_url first.",
-                    )
-                out[attachment_id] = ResolvedAttachment(attachment_id, filename or upload.filename, upload.data, upload)
-            elif f"files[{attachment_id}]" in files:
-                name, blob = files[f"files[{attachment_id}]"]
-                out[attachment_id] = ResolvedAttachment(attachment_id, filename or name, blob)
-            else:
-                raise errors.form_error(
-                    f"data.attachments.{position}",
-                    "ATTACHMENT_NOT_FOUND",
-                    "Attachment has no uploaded_filename or file",
-                )
-        return out
-
-    def _intake_component(self, ctx: Ctx, body: JSON) -> None:
-        message_id = str(body.get("message_id", ""))
-        record = self.world.find_message(message_id)
-        if record is None or record.deleted or record.channel_id != ctx.channel.id:
-            raise errors.unknown_message()
-        if record.ephemeral_user is not None:
-            flags = body.get("message_flags")
-            if (
-                record.ephemeral_user != ctx.account.user_id
-                or not isinstance(flags, int)
-                or not flags & C.FLAG_EPHEMERAL
-            ):
-                raise errors.unknown_message()
-        if str(record.data.get("author", {}).get("id")) != ctx.app.id:
-            raise errors.form_error(
-                "application_id", "INTERACTION_APPLICATION_MISMATCH", "Message is not from this application"
-            )
-        data = ctx.data
-        custom_id = data.get("custom_id")
-        component_type = data.get("component_type")
-        if not isinstance(custom_id, str) or custom_id not in record.custom_ids():
-            raise errors.form_error("data.custom_id", "COMPONENT_CUSTOM_ID_INVALID", "Unknown component custom_id")
-        component = _find_component(record.data, custom_id)
-        if component is None or component_type != component.get("type"):
-            raise errors.form_error("data.component_type", "COMPONENT_TYPE_INVALID", "Component type does not match")
-        if component_type == 3:
-            values = data.get("values")
-            allowed = {o["value"] for o in component.get("options", [])}
-            if not isinstance(values, list) or not values or any(v not in allowed for v in values):
-                raise errors.form_error("data.values", "COMPONENT_VALUES_INVALID", "Invalid select menu values")
-        ctx.message = record
-        ctx.origin.interacted_message_id = record.id
-        ctx.name = custom_id
-
-    def _intake_modal(self, ctx: Ctx) -> None:
-        self._expire_modals()
-        modal = self.modals.get(str(ctx.data.get("id", "")))
-        if modal is None or modal.account is not ctx.account:
-            raise errors.unknown_interaction()
-        if ctx.data.get("custom_id") != modal.custom_id:
-            raise errors.form_error("data.custom_id", "MODAL_CUSTOM_ID_INVALID", "custom_id does not match the modal")
-        values: dict[str, str] = {}
-        rows = ctx.data.get("components")
-        if not isinstance(rows, list):
-            raise errors.form_error("data.components", "BASE_TYPE_REQUIRED", "This field is required")
-        for row in rows:
-            for component in (row or {}).get("components", []) if isinstance(row, dict) else []:
-                if isinstance(component, dict) and isinstance(component.get("custom_id"), str):
-                    values[component["custom_id"]] = str(component.get("value") or "")
-        for required in modal.inputs:
-            if not values.get(required, "").strip():
-                raise errors.form_error("data.components", "MODAL_FIELD_REQUIRED", f"{required} is required")
-        self.modals.pop(modal.id, None)
-        ctx.modal = modal
-        ctx.values = values
-        ctx.message = modal.message
-        ctx.name = modal.custom_id
-        ctx.origin.triggering = modal.origin
-        ctx.origin.interacted_message_id = modal.message.id if modal.message else None
-
-    def _expire_modals(self) -> None:
-        now = time.time()
-        while self.modals:
-            first = next(iter(self.modals.values()))
-            if now - first.created < _MODAL_TTL and len(self.modals) < 10000:
-                break
-            self.modals.popitem(last=False)
 
     # ----- processing ------------------------------------------------------------------------------------------
     def accept(self, ctx: Ctx) -> None:
@@ -644,8 +367,7 @@ class Engine:
             inputs=[input_id for input_id, _, _ in inputs],
             extra=extra or {},
         )
-        self.modals[modal.id] = modal
-        self._expire_modals()
+        self.modals.add(modal)
         payload = {
             "id": ctx.id,
             "channel_id": ctx.channel.id,
@@ -984,10 +706,7 @@ class Engine:
     async def post_result(self, job: Job, progress: MessageRecord | None, *, ctx: Ctx | None = None) -> MessageRecord:
         channel = self.world.channels[job.channel_id]
         attachment = await self.image_attachment(job.channel_id, job.image, self.filename(job))
-        if job.image.kind == "grid":
-            components = ui.grid_rows(job.id)
-        else:
-            components = ui.single_rows(job, upscaled=job.kind == "upscale")
+        components = self.result_rows(job)
         parent_message = self.world.find_message(job.parent_message_id) if job.parent_message_id else None
         if progress is not None:
             self.delete(progress)
@@ -1011,6 +730,13 @@ class Engine:
         job.result_message_id = result.id
         self._charge(job)
         return result
+
+    @staticmethod
+    def result_rows(job: Job) -> list[JSON]:
+        """The buttons under a finished job's image: the grid's U/V rows, or a single image's."""
+        if job.image.kind == "grid":
+            return ui.grid_rows(job.id)
+        return ui.single_rows(job, upscaled=job.kind == "upscale")
 
     def filename(self, job: Job) -> str:
         words = re.findall(
@@ -1125,56 +851,3 @@ def preview_spec(image: ImageSpec, width: int, height: int, percent: int) -> Ima
         zoom=image.zoom,
         pan=image.pan,
     )
-
-
-def _find_component(message: JSON, custom_id: str) -> JSON | None:
-    for row in message.get("components", []):
-        for component in row.get("components", []):
-            if component.get("custom_id") == custom_id:
-                return component  # type: ignore[no-any-return]
-    return None
-
-
-def _validate_options(
-    given: Any, schema: list[JSON], attachments: dict[str, ResolvedAttachment], path: str = "data.options"
-) -> tuple[list[str], JSON]:
-    """Check options against the command schema; returns (sub-command path, leaf values)."""
-    if not isinstance(given, list):
-        raise errors.form_error(path, "BASE_TYPE_LIST", "Must be a list.")
-    by_name = {o["name"]: o for o in schema}
-    leaves: JSON = {}
-    for position, option in enumerate(given):
-        where = f"{path}.{position}"
-        if not isinstance(option, dict) or option.get("name") not in by_name:
-            raise errors.form_error(where, "APPLICATION_COMMAND_OPTION_UNKNOWN", "Unknown option")
-        spec = by_name[option["name"]]
-        if option.get("type", spec["type"]) != spec["type"]:
-            raise errors.form_error(where + ".type", "APPLICATION_COMMAND_OPTION_TYPE_INVALID", "Invalid option type")
-        if spec["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP):
-            sub_path, sub_leaves = _validate_options(
-                option.get("options") or [], spec.get("options", []), attachments, where + ".options"
-            )
-            return [spec["name"], *sub_path], sub_leaves
-        value = option.get("value")
-        if spec["type"] == STRING:
-            if not isinstance(value, str) or len(value) > 6000:
-                raise errors.form_error(
-                    where + ".value", "BASE_TYPE_STRING", "Must be a string of at most 6000 characters."
-                )
-            choices = spec.get("choices")
-            if choices and value not in {c["value"] for c in choices}:
-                raise errors.form_error(where + ".value", "BASE_TYPE_CHOICES", "Value is not a valid choice.")
-        elif spec["type"] == INTEGER and (not isinstance(value, int) or isinstance(value, bool)):
-            raise errors.form_error(where + ".value", "NUMBER_TYPE_COERCE", f"Value {value!r} is not int.")
-        elif spec["type"] == BOOLEAN and not isinstance(value, bool):
-            raise errors.form_error(where + ".value", "BASE_TYPE_BOOLEAN", "Must be either true or false.")
-        elif spec["type"] == ATTACHMENT and str(value) not in attachments:
-            raise errors.form_error(where + ".value", "ATTACHMENT_NOT_FOUND", "Unknown attachment")
-        leaves[spec["name"]] = value
-    if not any(o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP) for o in schema):
-        for spec in schema:
-            if spec.get("required") and spec["name"] not in leaves:
-                raise errors.form_error(path, "BASE_TYPE_REQUIRED", f"Option {spec['name']} is required")
-    elif schema and not given:
-        raise errors.form_error(path, "BASE_TYPE_REQUIRED", "A sub-command is required")
-    return [], leaves

@@ -1,0 +1,59 @@
+"""Routes an accepted interaction to its command, button or modal handler, and is the bot's entry point for what
+arrives outside `POST /interactions` (✉️ reactions, the Vary Region editor and captcha pages)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator import constants as C
+from simulator.bot.button_handlers import ButtonHandlers
+from simulator.bot.command_handlers import CommandHandlers
+from simulator.bot.modal_handlers import ModalHandlers
+from simulator.bot.types import BotServices, Ctx
+from simulator.state import Account, MessageRecord
+
+JSON = dict[str, Any]
+
+
+class Router:
+    def __init__(self, engine: BotServices) -> None:
+        self.e = engine
+        self.commands = CommandHandlers(engine)
+        self.buttons = ButtonHandlers(engine)
+        self.modals = ModalHandlers(engine)
+        self._commands = self.commands.table()
+        self._buttons = self.buttons.table()
+        self._modals = self.modals.table()
+
+    async def route(self, ctx: Ctx) -> None:
+        if ctx.type == C.INTERACTION_APPLICATION_COMMAND:
+            handler = self._commands.get(ctx.name) or self._commands.get(
+                ctx.name.split(" ")[0], self.commands.unavailable
+            )
+            await handler(ctx)
+        elif ctx.type == C.INTERACTION_MESSAGE_COMPONENT:
+            for pattern, button_handler in self._buttons:
+                match = pattern.match(ctx.custom_id)
+                if match is not None:
+                    await button_handler(ctx, match)
+                    return
+            self.e.reply(ctx, "This button is not available in the simulator.")
+        else:
+            assert ctx.modal is not None
+            await self._modals[ctx.modal.kind](ctx)
+
+    # ----- outside the interactions endpoint -------------------------------------------------------------------
+    async def on_reaction(self, account: Account, record: MessageRecord, emoji: str) -> None:
+        await self.commands.on_reaction(account, record, emoji)
+
+    async def inpaint_submit(self, token: str, mask: str, prompt: str) -> tuple[int, JSON]:
+        return await self.modals.inpaint_submit(token, mask, prompt)
+
+    def image_info(self, token: str) -> tuple[int, JSON]:
+        return self.modals.image_info(token)
+
+    def captcha_ack(self, token: str) -> tuple[int, JSON]:
+        return self.modals.captcha_ack(token)
+
+    def captcha_solve(self, captcha_hash: str, token: str) -> bool:
+        return self.modals.captcha_solve(captcha_hash, token)
