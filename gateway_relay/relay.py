@@ -12,11 +12,13 @@ import httpx
 from gateway_relay.settings import RelaySettings
 from gateway_relay.worker import AccountWorker, discover_gateway_url, make_refresher
 from mjapi.ids import new_job_id
-from mjapi.models import AccountConfig, JobKind
+from mjapi.models import AccountConfig
 from mjapi.secrets import get_secrets
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError
-from mjapi.service.jobs import dispatch_queued, reap, submit
+from mjapi.service.follow_ups import submit_child
+from mjapi.service.forms import send_form
+from mjapi.service.jobs import dispatch_queued, reap
 from mjapi.store.accounts import sync_accounts
 from mjapi.tracking.applier import EventApplier, Outcome
 from mjapi.tracking.image_copy import ImageCopier
@@ -125,11 +127,11 @@ class Relay:
         assert self.ctx is not None
         if outcome.released_account:
             self._wake_dispatcher.set()
+        for form in outcome.forms:
+            await asyncio.to_thread(send_form, self.ctx, form)
         for job in outcome.follow_ups:
             try:
-                placed = await asyncio.to_thread(submit, self.ctx, job, charge=False)
-                if placed.parent_id and job.kind == JobKind.ACTION:
-                    await asyncio.to_thread(self.ctx.jobs.add_child, placed.parent_id, placed.id)
+                await asyncio.to_thread(submit_child, self.ctx, job, charge=False)
             except ApiError as exc:
                 logger.warning("follow-up %s on %s not submitted: %s", job.kind, account_id, exc.code)
 

@@ -282,7 +282,7 @@ class AccountWorker:
             return
         outcome = await asyncio.to_thread(self.applier.apply, self.account_id, event)
         self.processed += 1
-        if outcome.finished or outcome.released_account or outcome.follow_ups:
+        if outcome.finished or outcome.released_account or outcome.follow_ups or outcome.forms:
             await self.on_outcome(self.account_id, outcome)
 
     def _mine(self, event: Event) -> bool:

@@ -350,17 +350,48 @@ def test_job_queued_notice_keeps_the_job_waiting(world: World) -> None:
     assert waiting.holds_slot
 
 
-def test_a_form_instead_of_a_result_fails_the_action_with_a_refund(world: World) -> None:
-    job = world.job(
-        "n-14", kind=JobKind.ACTION, custom_id="MJ::JOB::variation::1::350fb24a-dd72-45f2-ade8-048379a2ed5a"
-    )
-    before = get_token(world.table, world.token_hash)
+def test_a_remix_form_is_filled_with_the_callers_prompt(world: World) -> None:
+    custom_id = "MJ::JOB::variation::1::350fb24a-dd72-45f2-ade8-048379a2ed5a"
+    job = world.job("n-14", kind=JobKind.ACTION, custom_id=custom_id, options={"prompt": "a red frog --ar 2:3"})
     frame = dispatches.fixture("interaction_modal_create_remix")
     frame["d"]["nonce"] = "n-14"
     outcome = world.feed(frame["t"], frame["d"])
-    assert outcome.finished == JobStatus.FAILED
-    failed = world.get(job)
-    assert failed.error is not None and failed.error.code == "input_required"
+    assert outcome.finished is None and world.get(job).status == JobStatus.SUBMITTED
+    [form] = outcome.forms
+    assert form.job_id == job.id and not form.editor
+    assert form.custom_id == frame["d"]["custom_id"]
+    assert form.interaction_id == frame["d"]["id"]
+    assert form.text_input_id == "MJ::RemixModal::new_prompt"
+    assert form.value == "a red frog --ar 2:3"
+
+
+def test_a_form_without_a_callers_prompt_keeps_the_bots_prefill(world: World) -> None:
+    """Remix mode on and no prompt given: submit what the bot prefilled (the job's prompt), never fail the job."""
+    custom_id = "MJ::JOB::variation::1::350fb24a-dd72-45f2-ade8-048379a2ed5a"
+    world.job("n-16", kind=JobKind.ACTION, custom_id=custom_id)
+    frame = dispatches.fixture("interaction_modal_create_remix")
+    frame["d"]["nonce"] = "n-16"
+    prefilled = frame["d"]["components"][0]["components"][0]["value"]
+    [form] = world.feed(frame["t"], frame["d"]).forms
+    assert prefilled and form.value == prefilled
+
+
+def test_the_region_editor_needs_a_mask(world: World) -> None:
+    custom_id = "MJ::Inpaint::1::350fb24a-dd72-45f2-ade8-048379a2ed5a::SOLO"
+    with_mask = world.job("n-17", kind=JobKind.ACTION, custom_id=custom_id, options={"mask_key": "masks/m.png"})
+    without = world.job("n-18", kind=JobKind.ACTION, custom_id=custom_id)
+    before = get_token(world.table, world.token_hash)
+    for nonce in ("n-17", "n-18"):
+        frame = dispatches.fixture("interaction_iframe_modal_create_inpaint")
+        frame["d"]["nonce"] = nonce
+        outcome = world.feed(frame["t"], frame["d"])
+        if nonce == "n-17":
+            [form] = outcome.forms
+            assert form.editor and form.job_id == with_mask.id and form.custom_id.startswith("MJ::iframe::")
+        else:
+            assert outcome.finished == JobStatus.FAILED and not outcome.forms
+    failed = world.get(without)
+    assert failed.error is not None and failed.error.code == "mask_required"
     after = get_token(world.table, world.token_hash)
     assert before is not None and after is not None and after.remaining == before.remaining + 1
 

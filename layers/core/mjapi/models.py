@@ -123,7 +123,9 @@ class Job(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)  # command-specific inputs (dimensions, switch target...)
     parent_id: str | None = None
     parent_message_id: str | None = None
-    custom_id: str | None = None
+    custom_id: str | None = None  # the button pressed (ACTION jobs)
+    action: str | None = None  # that button's action in the action table (``ButtonAction`` value)
+    index: int | None = None  # the image (1-4) or prompt number the button was pressed on
     children: list[str] = Field(default_factory=list)
     error: ErrorInfo | None = None
     notice: str | None = None  # the bot's latest non-fatal notice, e.g. "job_queued" (Midjourney's own queue)
@@ -197,6 +199,7 @@ class Account(BaseModel):
     health_changed_at: int | None = None
     session_id: str | None = None
     info: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)  # per bot: {"mj": {"remix": true, ...}}, from the bot
     updated_at: int = 0
 
     @property

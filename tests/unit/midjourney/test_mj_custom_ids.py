@@ -1,4 +1,5 @@
-"""custom_id grammar: every documented form parses, renders back byte-identical, and predicts its modal."""
+"""custom_id grammar from the action table: every documented form parses, renders back byte-identical, and says what
+pressing it opens and produces."""
 
 from __future__ import annotations
 
@@ -9,17 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mjapi.midjourney.custom_ids import (
-    PAN_DIRECTIONS,
-    ButtonAction,
-    CustomId,
-    ModalKind,
-    build_custom_id,
-    build_modal_submit_data,
-    modal_for_button,
-    parse_custom_id,
-    parse_modal_id,
-)
+from mjapi.discord.interactions import modal_submit
+from mjapi.midjourney.actions import ACTIONS, PAN_DIRECTIONS, SPECS, ButtonAction, JobAction, ModalKind
+from mjapi.midjourney.custom_ids import parse_custom_id, parse_modal_id, render_custom_id, render_modal_id
 
 H = "350fb24a-dd72-45f2-ade8-048379a2ed5a"
 
@@ -28,19 +21,24 @@ DOCUMENTED: list[tuple[str, ButtonAction, dict[str, Any]]] = [
     (f"MJ::JOB::variation::2::{H}", ButtonAction.VARIATION, {"index": 2}),
     (f"MJ::JOB::variation::1::{H}::SOLO", ButtonAction.VARIATION, {"index": 1, "solo": True}),
     (f"MJ::JOB::reroll::0::{H}::SOLO", ButtonAction.REROLL, {"index": 0, "solo": True}),
-    (f"MJ::JOB::upsample_v6_2x_subtle::1::{H}::SOLO", ButtonAction.UPSCALE_SUBTLE, {"upscale_model": "v6"}),
-    (f"MJ::JOB::upsample_v6_2x_creative::1::{H}::SOLO", ButtonAction.UPSCALE_CREATIVE, {"upscale_model": "v6"}),
-    (f"MJ::JOB::upsample_v6r1_2x_subtle::1::{H}::SOLO", ButtonAction.UPSCALE_SUBTLE, {"upscale_model": "v6r1"}),
-    (f"MJ::JOB::upsample_v7_2x_creative::1::{H}::SOLO", ButtonAction.UPSCALE_CREATIVE, {"upscale_model": "v7"}),
-    (f"MJ::JOB::upsample_v5_2x::1::{H}::SOLO", ButtonAction.UPSCALE_2X, {"upscale_model": "v5"}),
-    (f"MJ::JOB::upsample_v5_4x::1::{H}::SOLO", ButtonAction.UPSCALE_4X, {"upscale_model": "v5"}),
-    (f"MJ::JOB::upsample_max::1::{H}::SOLO", ButtonAction.UPSCALE_OTHER, {"variant": "upsample_max"}),
+    (f"MJ::JOB::upsample_v6_2x_subtle::1::{H}::SOLO", ButtonAction.UPSCALE_SUBTLE, {"model": "v6"}),
+    (f"MJ::JOB::upsample_v6_2x_creative::1::{H}::SOLO", ButtonAction.UPSCALE_CREATIVE, {"model": "v6"}),
+    (f"MJ::JOB::upsample_v6r1_2x_subtle::1::{H}::SOLO", ButtonAction.UPSCALE_SUBTLE, {"model": "v6r1"}),
+    (f"MJ::JOB::upsample_v7_2x_creative::1::{H}::SOLO", ButtonAction.UPSCALE_CREATIVE, {"model": "v7"}),
+    (f"MJ::JOB::upsample_v5_2x::1::{H}::SOLO", ButtonAction.UPSCALE_2X, {"model": "v5"}),
+    (f"MJ::JOB::upsample_v5_4x::1::{H}::SOLO", ButtonAction.UPSCALE_4X, {"model": "v5"}),
+    (f"MJ::JOB::upsample_max::1::{H}::SOLO", ButtonAction.UPSCALE_OTHER, {"variant": "max"}),
     (f"MJ::JOB::low_variation::1::{H}::SOLO", ButtonAction.VARY_SUBTLE, {}),
     (f"MJ::JOB::high_variation::1::{H}::SOLO", ButtonAction.VARY_STRONG, {}),
     (f"MJ::Inpaint::1::{H}::SOLO", ButtonAction.VARY_REGION, {"index": 1}),
     (f"MJ::Outpaint::50::1::{H}::SOLO", ButtonAction.ZOOM_OUT, {"outpaint_percent": 50, "zoom_factor": 2.0}),
     (f"MJ::Outpaint::75::1::{H}::SOLO", ButtonAction.ZOOM_OUT, {"outpaint_percent": 75, "zoom_factor": 1.5}),
+    (f"MJ::Outpaint::100::1::{H}::SOLO", ButtonAction.MAKE_SQUARE, {"outpaint_percent": 100, "zoom_factor": 1.0}),
     (f"MJ::CustomZoom::{H}", ButtonAction.CUSTOM_ZOOM, {}),
+    (f"MJ::JOB::animate_high::1::{H}::SOLO", ButtonAction.ANIMATE, {"variant": "high"}),
+    (f"MJ::CancelJob::ByJobid::{H}", ButtonAction.CANCEL_JOB, {}),
+    (f"MJ::BOOKMARK::{H}", ButtonAction.BOOKMARK, {}),
+    ("MJ::Job::PromptAnalyzerExtended", ButtonAction.SHORTEN_DETAILS, {}),
     (f"MJ::JOB::pan_left::1::{H}::SOLO", ButtonAction.PAN, {"direction": "left"}),
     (f"MJ::JOB::pan_down::1::{H}::SOLO", ButtonAction.PAN, {"direction": "down"}),
     ("MJ::Job::PicReader::2", ButtonAction.DESCRIBE_IMAGINE, {"index": 2, "job_hash": None}),
@@ -69,7 +67,7 @@ def test_documented_custom_ids(raw: str, action: ButtonAction, fields: dict[str,
     ("raw", "action"),
     [
         (f"MJ::JOB::upsample::1::{H}::RATING::1", ButtonAction.RATING),
-        (f"MJ::BOOKMARK::{H}", ButtonAction.BOOKMARK),
+        ("MJ::BOOKMARK", ButtonAction.BOOKMARK),
         ("MJ::Captcha::Verify::abc", ButtonAction.CAPTCHA),
         ("MJ::JOB::upsample::x::" + H, ButtonAction.UNKNOWN),  # bad index
         ("MJ::JOB::upsample::1::not-a-uuid", ButtonAction.UNKNOWN),
@@ -92,77 +90,91 @@ def test_non_string_is_unknown() -> None:
     assert parse_custom_id(42).raw == ""
 
 
-def test_build_matches_what_midjourney_sends() -> None:
-    assert build_custom_id(ButtonAction.UPSAMPLE, job_hash=H, index=2) == f"MJ::JOB::upsample::2::{H}"
-    assert build_custom_id(ButtonAction.VARIATION, job_hash=H, index=4) == f"MJ::JOB::variation::4::{H}"
-    assert build_custom_id(ButtonAction.REROLL, job_hash=H) == f"MJ::JOB::reroll::0::{H}::SOLO"
-    assert build_custom_id(ButtonAction.UPSCALE_SUBTLE, job_hash=H) == f"MJ::JOB::upsample_v6_2x_subtle::1::{H}::SOLO"
+def test_render_matches_what_midjourney_sends() -> None:
+    assert render_custom_id(ButtonAction.UPSAMPLE, hash=H, index=2) == f"MJ::JOB::upsample::2::{H}"
+    assert render_custom_id(ButtonAction.VARIATION, hash=H, index=4) == f"MJ::JOB::variation::4::{H}"
+    assert render_custom_id(ButtonAction.REROLL, hash=H, index=0, solo=True) == f"MJ::JOB::reroll::0::{H}::SOLO"
     assert (
-        build_custom_id(ButtonAction.UPSCALE_CREATIVE, job_hash=H, upscale_model="v6r1")
+        render_custom_id(ButtonAction.UPSCALE_CREATIVE, hash=H, index=1, solo=True, model="v6r1")
         == f"MJ::JOB::upsample_v6r1_2x_creative::1::{H}::SOLO"
     )
-    assert build_custom_id(ButtonAction.UPSCALE_4X, job_hash=H) == f"MJ::JOB::upsample_v5_4x::1::{H}::SOLO"
-    assert build_custom_id(ButtonAction.VARY_STRONG, job_hash=H) == f"MJ::JOB::high_variation::1::{H}::SOLO"
-    assert build_custom_id(ButtonAction.VARY_REGION, job_hash=H) == f"MJ::Inpaint::1::{H}::SOLO"
-    assert build_custom_id(ButtonAction.ZOOM_OUT, job_hash=H, zoom=1.5) == f"MJ::Outpaint::75::1::{H}::SOLO"
-    assert build_custom_id(ButtonAction.CUSTOM_ZOOM, job_hash=H) == f"MJ::CustomZoom::{H}"
-    assert build_custom_id(ButtonAction.PAN, job_hash=H, direction="up") == f"MJ::JOB::pan_up::1::{H}::SOLO"
-    assert build_custom_id(ButtonAction.DESCRIBE_IMAGINE, index=3) == "MJ::Job::PicReader::3"
-    assert build_custom_id(ButtonAction.DESCRIBE_IMAGINE_ALL) == "MJ::Job::PicReader::all"
-    assert build_custom_id(ButtonAction.SHORTEN_IMAGINE, index=5) == "MJ::Job::PromptAnalyzer::5"
-    assert build_custom_id(ButtonAction.SETTING, setting="RemixMode") == "MJ::Settings::RemixMode"
+    assert (
+        render_custom_id(ButtonAction.UPSCALE_4X, hash=H, index=1, solo=True, model="v5")
+        == f"MJ::JOB::upsample_v5_4x::1::{H}::SOLO"
+    )
+    assert render_custom_id(ButtonAction.VARY_REGION, hash=H, index=1, solo=True) == f"MJ::Inpaint::1::{H}::SOLO"
+    assert (
+        render_custom_id(ButtonAction.ZOOM_OUT, hash=H, index=1, solo=True, percent=75)
+        == f"MJ::Outpaint::75::1::{H}::SOLO"
+    )
+    assert render_custom_id(ButtonAction.MAKE_SQUARE, hash=H, index=1, solo=True) == f"MJ::Outpaint::100::1::{H}::SOLO"
+    assert render_custom_id(ButtonAction.CUSTOM_ZOOM, hash=H) == f"MJ::CustomZoom::{H}"
+    assert render_custom_id(ButtonAction.PAN, hash=H, index=1, solo=True, direction="up") == (
+        f"MJ::JOB::pan_up::1::{H}::SOLO"
+    )
+    assert render_custom_id(ButtonAction.DESCRIBE_IMAGINE, index=3) == "MJ::Job::PicReader::3"
+    assert render_custom_id(ButtonAction.DESCRIBE_IMAGINE_ALL) == "MJ::Job::PicReader::all"
+    assert render_custom_id(ButtonAction.SHORTEN_IMAGINE, index=5) == "MJ::Job::PromptAnalyzer::5"
+    assert render_custom_id(ButtonAction.SETTING, setting="RemixMode") == "MJ::Settings::RemixMode"
+    assert render_custom_id(ButtonAction.CANCEL_JOB, hash=H) == f"MJ::CancelJob::ByJobid::{H}"
 
 
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"action": ButtonAction.UPSAMPLE, "job_hash": H, "index": 5},
-        {"action": ButtonAction.UPSAMPLE, "job_hash": "nope", "index": 1},
-        {"action": ButtonAction.ZOOM_OUT, "job_hash": H, "zoom": 3},
-        {"action": ButtonAction.PAN, "job_hash": H, "direction": "diagonal"},
+        {"action": ButtonAction.UPSAMPLE, "hash": "nope", "index": 1},
+        {"action": ButtonAction.UPSAMPLE, "hash": H},
+        {"action": ButtonAction.PAN, "hash": H, "index": 1, "direction": "diagonal"},
         {"action": ButtonAction.SHORTEN_IMAGINE},
         {"action": ButtonAction.SETTING},
-        {"action": ButtonAction.RATING, "job_hash": H},
-        {"action": ButtonAction.UPSCALE_SUBTLE, "job_hash": H, "upscale_model": "v6::x"},
+        {"action": ButtonAction.RATING, "hash": H},
+        {"action": ButtonAction.UPSCALE_SUBTLE, "hash": H, "index": 1, "model": "v6::x"},
     ],
 )
-def test_build_rejects_bad_input(kwargs: dict[str, Any]) -> None:
+def test_render_rejects_bad_input(kwargs: dict[str, Any]) -> None:
     action = kwargs.pop("action")
     with pytest.raises(ValueError):
-        build_custom_id(action, **kwargs)
+        render_custom_id(action, **kwargs)
 
 
-_buildable = st.one_of(
+_renderable = st.one_of(
     st.builds(
-        lambda a, h, i: (a, {"job_hash": h, "index": i}),
-        st.sampled_from([ButtonAction.UPSAMPLE, ButtonAction.VARIATION]),
-        st.uuids().map(str),
-        st.integers(1, 4),
-    ),
-    st.builds(
-        lambda a, h, m: (a, {"job_hash": h, "upscale_model": m}),
-        st.sampled_from([ButtonAction.UPSCALE_SUBTLE, ButtonAction.UPSCALE_CREATIVE, ButtonAction.UPSCALE_2X]),
-        st.uuids().map(str),
-        st.sampled_from(["v5", "v6", "v6r1", "v7"]),
-    ),
-    st.builds(
-        lambda a, h: (a, {"job_hash": h}),
+        lambda a, h, i, solo: (a, {"hash": h, "index": i, "solo": solo}),
         st.sampled_from(
             [
+                ButtonAction.UPSAMPLE,
+                ButtonAction.VARIATION,
                 ButtonAction.REROLL,
                 ButtonAction.VARY_SUBTLE,
                 ButtonAction.VARY_STRONG,
                 ButtonAction.VARY_REGION,
-                ButtonAction.CUSTOM_ZOOM,
+                ButtonAction.MAKE_SQUARE,
             ]
         ),
         st.uuids().map(str),
+        st.integers(0, 4),
+        st.booleans(),
     ),
     st.builds(
-        lambda h, z: (ButtonAction.ZOOM_OUT, {"job_hash": h, "zoom": z}), st.uuids().map(str), st.sampled_from([2, 1.5])
+        lambda a, h, m: (a, {"hash": h, "index": 1, "solo": True, "model": m}),
+        st.sampled_from(
+            [
+                ButtonAction.UPSCALE_SUBTLE,
+                ButtonAction.UPSCALE_CREATIVE,
+                ButtonAction.UPSCALE_2X,
+                ButtonAction.UPSCALE_4X,
+            ]
+        ),
+        st.uuids().map(str),
+        st.sampled_from(["v5", "v6", "v6r1", "v7"]),
     ),
     st.builds(
-        lambda h, d: (ButtonAction.PAN, {"job_hash": h, "direction": d}),
+        lambda h, p: (ButtonAction.ZOOM_OUT, {"hash": h, "index": 1, "solo": True, "percent": p}),
+        st.uuids().map(str),
+        st.sampled_from([50, 75]),
+    ),
+    st.builds(
+        lambda h, d: (ButtonAction.PAN, {"hash": h, "index": 1, "solo": True, "direction": d}),
         st.uuids().map(str),
         st.sampled_from(PAN_DIRECTIONS),
     ),
@@ -178,18 +190,16 @@ _buildable = st.one_of(
 )
 
 
-@given(_buildable)
-def test_build_parse_round_trip(spec: tuple[ButtonAction, dict[str, Any]]) -> None:
-    action, kwargs = spec
-    text = build_custom_id(action, **kwargs)
+@given(_renderable)
+def test_render_parse_round_trip(spec: tuple[ButtonAction, dict[str, Any]]) -> None:
+    action, values = spec
+    text = render_custom_id(action, **values)
     parsed = parse_custom_id(text)
     assert parsed.action is action
     assert parsed.render() == text
-    for key in ("job_hash", "index", "direction", "upscale_model"):
-        if key in kwargs:
-            assert getattr(parsed, key) == kwargs[key]
-    if "zoom" in kwargs:
-        assert parsed.zoom_factor == float(kwargs["zoom"])
+    for key, attribute in (("hash", "job_hash"), ("index", "index"), ("direction", "direction"), ("model", "model")):
+        if key in values:
+            assert getattr(parsed, attribute) == values[key]
 
 
 @given(st.text(max_size=120) | st.lists(st.text(max_size=10), max_size=6).map("::".join))
@@ -198,6 +208,33 @@ def test_parse_render_identity_on_any_text(text: str) -> None:
     assert parsed.render() == text
     assert parse_custom_id(parsed.render()) == parsed
     assert parse_modal_id(text).render() == text
+
+
+def test_every_action_with_a_grammar_renders_and_parses_back() -> None:
+    """The table is the grammar: each entry's first template renders to an id that parses back to that entry."""
+    values = {"hash": H, "index": 1, "solo": True, "model": "v7", "direction": "left", "percent": 50}
+    values |= {"variant": "high", "setting": "RemixMode"}
+    for spec in ACTIONS:
+        if spec.templates:
+            assert parse_custom_id(render_custom_id(spec.action, **values)).action is spec.action
+
+
+def test_what_each_action_produces() -> None:
+    upscales = {a for a, spec in SPECS.items() if spec.upscaled}
+    assert upscales == {
+        ButtonAction.UPSAMPLE,
+        ButtonAction.UPSCALE_SUBTLE,
+        ButtonAction.UPSCALE_CREATIVE,
+        ButtonAction.UPSCALE_2X,
+        ButtonAction.UPSCALE_4X,
+        ButtonAction.UPSCALE_OTHER,
+    }
+    assert SPECS[ButtonAction.REROLL].result is JobAction.IMAGINE
+    assert SPECS[ButtonAction.VARY_REGION].result is JobAction.VARIATION
+    assert SPECS[ButtonAction.MAKE_SQUARE].result is JobAction.ZOOM
+    assert SPECS[ButtonAction.CUSTOM_ZOOM].proxy_action == "CUSTOM_ZOOM"
+    assert SPECS[ButtonAction.VARY_REGION].proxy_action == "INPAINT"
+    assert not SPECS[ButtonAction.SETTING].makes_job and not SPECS[ButtonAction.SETTING].charged
 
 
 # ---------------------------------------------------------------- modals
@@ -233,47 +270,48 @@ def test_text_input_ids() -> None:
     assert parse_modal_id("MJ::iframe::x").text_input_id is None
 
 
-def test_modal_for_button_with_remix_on() -> None:
-    v2 = modal_for_button(f"MJ::JOB::variation::2::{H}", remix=True)
-    assert v2 is not None and v2.custom_id == f"MJ::RemixModal::{H}::2::0"
-    assert v2.text_input_id == "MJ::RemixModal::new_prompt"
-    high = modal_for_button(f"MJ::JOB::variation::2::{H}", remix=True, high_variability=True)
-    assert high is not None and high.custom_id == f"MJ::RemixModal::{H}::2::1"
-    subtle = modal_for_button(f"MJ::JOB::low_variation::1::{H}::SOLO", remix=True, high_variability=True)
-    assert subtle is not None and subtle.custom_id == f"MJ::RemixModal::{H}::1::0"
-    strong = modal_for_button(f"MJ::JOB::high_variation::1::{H}::SOLO", remix=True)
-    assert strong is not None and strong.custom_id == f"MJ::RemixModal::{H}::1::1"
-    pan = modal_for_button(f"MJ::JOB::pan_right::1::{H}::SOLO", remix=True)
-    assert pan is not None and pan.custom_id == f"MJ::PanModal::right::{H}::1"
-    assert pan.text_input_id == "MJ::PanModal::prompt"
-    reroll = modal_for_button(f"MJ::JOB::reroll::0::{H}::SOLO", remix=True, message_id="1265485889606516808")
-    assert reroll is not None and reroll.custom_id == "MJ::ImagineModal::1265485889606516808"
-    with pytest.raises(ValueError, match="message_id"):
-        modal_for_button(f"MJ::JOB::reroll::0::{H}::SOLO", remix=True)
-    assert modal_for_button(f"MJ::JOB::upsample::1::{H}", remix=True) is None
+def test_which_buttons_open_a_form() -> None:
+    remix_forms = {a for a, spec in SPECS.items() if spec.opens_form(remix=True)}
+    plain_forms = {a for a, spec in SPECS.items() if spec.opens_form(remix=False)}
+    assert plain_forms == {
+        ButtonAction.VARY_REGION,
+        ButtonAction.CUSTOM_ZOOM,
+        ButtonAction.DESCRIBE_IMAGINE,
+        ButtonAction.SHORTEN_IMAGINE,
+    }
+    assert remix_forms - plain_forms == {
+        ButtonAction.VARIATION,
+        ButtonAction.REROLL,
+        ButtonAction.VARY_SUBTLE,
+        ButtonAction.VARY_STRONG,
+        ButtonAction.PAN,
+    }
+    assert SPECS[ButtonAction.PAN].modal is ModalKind.PAN
+    assert SPECS[ButtonAction.VARY_REGION].modal is ModalKind.IFRAME
 
 
-def test_modal_for_button_with_remix_off() -> None:
-    assert modal_for_button(f"MJ::JOB::variation::2::{H}", remix=False) is None
-    assert modal_for_button(f"MJ::JOB::pan_left::1::{H}::SOLO", remix=False) is None
-    assert modal_for_button(f"MJ::JOB::reroll::0::{H}::SOLO", remix=False) is None
-    zoom = modal_for_button(f"MJ::CustomZoom::{H}", remix=False)
-    assert zoom is not None and zoom.custom_id == f"MJ::OutpaintCustomZoomModal::{H}"
-    region = modal_for_button(CustomId(action=ButtonAction.VARY_REGION, raw="", job_hash=H, index=1), remix=False)
-    assert region is not None and region.kind is ModalKind.IFRAME and region.custom_id is None
-    describe = modal_for_button("MJ::Job::PicReader::2", remix=False)
-    assert describe is not None and describe.custom_id == "MJ::Picreader::Modal::2"
-    shorten = modal_for_button("MJ::Job::PromptAnalyzer::1", remix=False, message_id="99")
-    assert shorten is not None and shorten.custom_id == "MJ::ImagineModal::99"
-    assert modal_for_button("MJ::Job::PicReader::all", remix=True) is None
+def test_render_modal_ids() -> None:
+    assert render_modal_id(ModalKind.REMIX, hash=H, index=2, strong=True) == f"MJ::RemixModal::{H}::2::1"
+    assert render_modal_id(ModalKind.PAN, hash=H, index=1, direction="up") == f"MJ::PanModal::up::{H}::1"
+    assert render_modal_id(ModalKind.IMAGINE, message_id="99") == "MJ::ImagineModal::99"
 
 
 def test_modal_submit_data_matches_template() -> None:
     """Same shape as TA remix.json / zoom.json ``data``."""
-    data = build_modal_submit_data(
-        "1240589162912663000", f"MJ::RemixModal::{H}::1::0", "MJ::RemixModal::new_prompt", "a frog"
+    payload = modal_submit(
+        application_id="936929561302675456",
+        guild_id="1",
+        channel_id="2",
+        session_id="s",
+        nonce="n",
+        modal_id="1240589162912663000",
+        custom_id=f"MJ::RemixModal::{H}::1::0",
+        text_input_id="MJ::RemixModal::new_prompt",
+        value="a frog",
     )
-    assert data == {
+    assert payload["type"] == 5
+    assert payload["nonce"] == "n" and payload["session_id"] == "s"
+    assert payload["data"] == {
         "id": "1240589162912663000",
         "custom_id": f"MJ::RemixModal::{H}::1::0",
         "components": [

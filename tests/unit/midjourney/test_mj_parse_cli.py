@@ -27,7 +27,7 @@ def test_cli_parses_a_fixture_file() -> None:
     result = _run(str(FIXTURES / "imagine_grid_result.json"))
     assert result.returncode == 0, result.stderr
     event = json.loads(result.stdout)
-    assert event["kind"] == "grid_result"
+    assert event["kind"] == "job_result" and event["action"] == "imagine"
     assert event["correlation"]["job_hash"] == "350fb24a-dd72-45f2-ade8-048379a2ed5a"
     assert [b["action"] for b in event["buttons"]][:5] == ["upsample"] * 4 + ["reroll"]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from mjapi.midjourney import parse_dispatch, parse_message, parse_payload
+from mjapi.midjourney.actions import ButtonAction
 from mjapi.midjourney.constants import MIDJOURNEY_APPLICATION_ID, NIJI_APPLICATION_ID
-from mjapi.midjourney.custom_ids import ButtonAction
 from mjapi.midjourney.models import (
-    GridResult,
     JobProgress,
+    JobResult,
     JobStarted,
     Notice,
     SettingsResult,
@@ -52,9 +52,9 @@ def test_author_filtering_and_custom_bot_ids() -> None:
     human = parse_message(_msg(author={"id": U}))
     assert isinstance(human, Unrecognized) and human.reason == "not_from_bot"
     simulator_bot = parse_message(_msg(author={"id": "42"}), bot_ids=frozenset({"42"}))
-    assert isinstance(simulator_bot, GridResult)
+    assert isinstance(simulator_bot, JobResult)
     partial_update = parse_message(_msg(author=None), source="MESSAGE_UPDATE")  # updates may omit the author
-    assert isinstance(partial_update, GridResult)
+    assert isinstance(partial_update, JobResult)
 
 
 def test_bot_kind_from_author_when_application_id_missing() -> None:
@@ -87,7 +87,7 @@ def test_rating_and_bookmark_buttons_are_dropped() -> None:
         {"type": 1, "components": "not a list"},
     ]
     event = parse_message(_msg(components=rows))
-    assert isinstance(event, GridResult)
+    assert isinstance(event, JobResult)
     assert [b.action for b in event.buttons] == [ButtonAction.UPSAMPLE]
 
 
@@ -140,7 +140,7 @@ def test_payload_shapes() -> None:
     ready = parse_payload({"op": 0, "t": "READY", "s": 1, "d": {"session_id": "x"}})
     assert isinstance(ready, Unrecognized) and ready.reason == "unhandled_dispatch"
     bare = parse_payload({"t": "MESSAGE_CREATE", "d": _msg()})
-    assert isinstance(bare, GridResult)
+    assert isinstance(bare, JobResult)
     assert parse_dispatch("MESSAGE_DELETE", None).kind == "message_deleted"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mjapi.midjourney import parse_dispatch, parse_message, parse_payload
-from mjapi.midjourney.custom_ids import ButtonAction, ModalKind
+from mjapi.midjourney.actions import ButtonAction, ModalKind
 from mjapi.midjourney.models import EVENT_ADAPTER, Event
 from mjapi.midjourney.notices import AccountIssue, NoticeKind
 
@@ -58,8 +58,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "imagine_stopped": {"kind": "job_stopped", "prompt": PROMPT},
     "progress_message_deleted": {"kind": "message_deleted", "id": "1240589170193723452"},
     "imagine_grid_result": {
-        "kind": "grid_result",
-        "origin": "imagine",
+        "kind": "job_result",
+        "action": "imagine",
         "mode": "fast",
         "prompt": PROMPT,
         "images.0.width": 1792,
@@ -76,15 +76,20 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "correlation.job_hash": H,
         "correlation.interaction_id": IID,
     },
-    "imagine_grid_result_open_on_website": {"kind": "grid_result", "mode": "relax", "correlation.job_hash": H},
+    "imagine_grid_result_open_on_website": {
+        "kind": "job_result",
+        "action": "imagine",
+        "mode": "relax",
+        "correlation.job_hash": H,
+    },
     "blend_grid_result": {
-        "kind": "grid_result",
+        "kind": "job_result",
         "action": "blend",
-        "origin": "blend",
         "prompt": "<https://s.mj.run/Xg2Gq1TXMgc> <https://s.mj.run/pnvVhedeTbw> --ar 2:3 --v 5.1",
     },
     "niji_grid_result": {
-        "kind": "grid_result",
+        "kind": "job_result",
+        "action": "imagine",
         "mode": "turbo",
         "correlation.bot": "niji",
         "correlation.job_hash": H2,
@@ -98,7 +103,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     },
     "upscale_prestart": {"kind": "job_started", "action": "upscale", "index": 2},
     "upscale_legacy_image_2": {
-        "kind": "upscale_result",
+        "kind": "job_result",
+        "action": "upscale",
         "variant": "legacy",
         "index": 2,
         "mode": None,
@@ -120,7 +126,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     },
     "upscale_progress_31": {"kind": "job_progress", "action": "upscale", "percent": 31, "correlation.job_hash": H2},
     "upscale_subtle_result": {
-        "kind": "upscale_result",
+        "kind": "job_result",
+        "action": "upscale",
         "variant": "subtle",
         "correlation.referenced_message_id": UPSCALE_MSG,
         "correlation.referenced_job_hash": H2,
@@ -128,10 +135,17 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "buttons.0.action": ButtonAction.UPSCALE_CREATIVE,
         "buttons.__len__": 1,
     },
-    "upscale_4x_result": {"kind": "upscale_result", "variant": "4x", "mode": "fast", "correlation.job_hash": H},
-    "variation_strong_result": {"kind": "variation_result", "variant": "strong", "remix": False},
+    "upscale_4x_result": {
+        "kind": "job_result",
+        "action": "upscale",
+        "variant": "4x",
+        "mode": "fast",
+        "correlation.job_hash": H,
+    },
+    "variation_strong_result": {"kind": "job_result", "action": "variation", "variant": "strong", "remix": False},
     "remix_subtle_result": {
-        "kind": "variation_result",
+        "kind": "job_result",
+        "action": "variation",
         "variant": "subtle",
         "remix": True,
         "mode": "relax",
@@ -144,8 +158,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "percent": 45,
         "mode": "turbo",
     },
-    "zoom_out_result": {"kind": "zoom_result", "action": "zoom"},
-    "pan_left_result": {"kind": "pan_result", "direction": "left", "mode": "relax"},
+    "zoom_out_result": {"kind": "job_result", "action": "zoom"},
+    "pan_left_result": {"kind": "job_result", "action": "pan", "direction": "left", "mode": "relax"},
     "describe_started": {"kind": "job_started", "action": "describe", "correlation.nonce": "1240589160442351700"},
     "describe_result": {
         "kind": "describe_result",

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from mjapi.midjourney.custom_ids import parse_custom_id
 from mjapi.models import Account, Button, Job, JobKind, JobStatus
-
-_UPSCALE_PREFIXES = ("MJ::JOB::upsample::",)
 
 
 def _actions(rows: Sequence[Sequence[Button]]) -> list[list[dict[str, str]]]:
@@ -15,7 +14,8 @@ def _actions(rows: Sequence[Sequence[Button]]) -> list[list[dict[str, str]]]:
 
 
 def _is_upscale(job: Job) -> bool:
-    return job.kind == JobKind.ACTION and any(job.custom_id and job.custom_id.startswith(p) for p in _UPSCALE_PREFIXES)
+    """The job's result is one upscaled image (U1-U4, Upscale Subtle/Creative/2x/4x...), per the action table."""
+    return job.kind == JobKind.ACTION and parse_custom_id(job.custom_id).spec.upscaled
 
 
 def _error(job: Job) -> dict[str, str] | None:

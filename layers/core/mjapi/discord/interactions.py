@@ -10,10 +10,12 @@ from mjapi.discord.rest import Upload
 
 APPLICATION_COMMAND = 2
 MESSAGE_COMPONENT = 3
+MODAL_SUBMIT = 5
 
 OPTION_STRING = 3
 OPTION_ATTACHMENT = 11
 BUTTON = 2
+TEXT_INPUT = 4
 
 
 def command(
@@ -80,4 +82,35 @@ def button(
         "application_id": application_id,
         "session_id": session_id,
         "data": {"component_type": BUTTON, "custom_id": custom_id},
+    }
+
+
+def modal_submit(
+    *,
+    application_id: str,
+    guild_id: str | None,
+    channel_id: str,
+    session_id: str,
+    nonce: str,
+    modal_id: str,
+    custom_id: str,
+    text_input_id: str,
+    value: str,
+) -> dict[str, Any]:
+    """A modal submit (TA ``remix.json``/``zoom.json``): ``modal_id`` is the id of the INTERACTION_MODAL_CREATE that
+    opened it, and only the session that clicked receives that event, so ``session_id`` must be the relay's."""
+    return {
+        "type": MODAL_SUBMIT,
+        "application_id": application_id,
+        "channel_id": channel_id,
+        "guild_id": guild_id,
+        "session_id": session_id,
+        "nonce": nonce,
+        "data": {
+            "id": modal_id,
+            "custom_id": custom_id,
+            "components": [
+                {"type": 1, "components": [{"type": TEXT_INPUT, "custom_id": text_input_id, "value": value}]}
+            ],
+        },
     }

@@ -188,6 +188,17 @@ class DiscordRest:
     def messages(self, channel_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
         return list(self.request("GET", f"/channels/{channel_id}/messages", params={"limit": limit}).json())
 
+    def submit_inpaint(self, url: str, *, custom_id: str, mask: str, prompt: str) -> None:
+        """Vary (Region): post the mask and prompt to the activity host (TA ``InpaintAsync``). The iframe token in
+        ``custom_id`` authorises it, so the Discord token is not sent there."""
+        body = {"customId": custom_id, "mask": mask, "prompt": prompt, "userId": "0", "username": "0"}
+        try:
+            resp = self._plain.post(url, json=body)
+        except httpx.TransportError as exc:
+            raise DiscordError(0, None, f"network error: {type(exc).__name__}") from exc
+        if resp.status_code >= 400:
+            raise _error_from(resp)
+
     def refresh_urls(self, urls: Sequence[str]) -> dict[str, str]:
         body = self.request("POST", "/attachments/refresh-urls", json={"attachment_urls": list(urls)}).json()
         return {str(r["original"]): str(r["refreshed"]) for r in body.get("refreshed_urls", [])}
@@ -204,7 +215,7 @@ def _error_from(resp: httpx.Response) -> DiscordError:
     if isinstance(body, dict):
         raw_code = body.get("code")
         code = int(raw_code) if isinstance(raw_code, int | str) and str(raw_code).isdigit() else None
-        message = str(body.get("message") or message)
+        message = str(body.get("message") or body.get("error") or message)
         errors = body.get("errors")
         if errors:
             message = f"{message}: {_flatten_errors(errors)}"

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from mjapi.midjourney.custom_ids import PanDirection
+from mjapi.midjourney.actions import PanDirection
 
 JobMode = Literal["fast", "relax", "turbo"]
 LineKind = Literal["imagine", "variation", "upscale", "pan", "zoom"]

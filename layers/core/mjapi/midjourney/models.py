@@ -7,31 +7,18 @@ discriminator; :data:`EVENT_ADAPTER` round-trips any event through JSON.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
 
-from mjapi.midjourney.custom_ids import ButtonAction, CustomId, ModalId, PanDirection
+from mjapi.midjourney.actions import ButtonAction, JobAction, PanDirection
+from mjapi.midjourney.custom_ids import CustomId, ModalId
 from mjapi.midjourney.notices import AccountIssue, NoticeKind, Severity
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 JobMode = Literal["fast", "relax", "turbo"]
 BotKind = Literal["mj", "niji"]
-
-
-class JobAction(StrEnum):
-    """Which kind of job a bot message is about, as far as its content tells."""
-
-    IMAGINE = "imagine"  # a 2x2 grid from /imagine (or reroll; blend when the interaction says so)
-    BLEND = "blend"
-    VARIATION = "variation"
-    UPSCALE = "upscale"
-    PAN = "pan"
-    ZOOM = "zoom"
-    DESCRIBE = "describe"
-    SHORTEN = "shorten"
 
 
 class Correlation(BaseModel):
@@ -172,39 +159,13 @@ class JobStopped(_JobLine):
     kind: Literal["job_stopped"] = "job_stopped"
 
 
-class _JobResult(_JobLine):
+class JobResult(_JobLine):
+    """A finished job: a grid (imagine, reroll, blend, variations, zoom, pan) or one image (upscales); ``action`` says
+    which, as the job line does."""
+
+    kind: Literal["job_result"] = "job_result"
     images: tuple[Image, ...] = ()
     buttons: tuple[Button, ...] = ()
-
-
-class GridResult(_JobResult):
-    """A finished 2x2 grid from imagine, reroll or blend."""
-
-    kind: Literal["grid_result"] = "grid_result"
-    origin: Literal["imagine", "blend", "unknown"] = "unknown"
-
-
-class UpscaleResult(_JobResult):
-    """One upscaled image: legacy ``Image #n`` (U button) or ``Upscaled (Subtle|Creative|2x|4x)``."""
-
-    kind: Literal["upscale_result"] = "upscale_result"
-
-
-class VariationResult(_JobResult):
-    """``Variations``/``Remix`` grid, optionally ``(Subtle|Strong|Region)``."""
-
-    kind: Literal["variation_result"] = "variation_result"
-
-
-class ZoomResult(_JobResult):
-    kind: Literal["zoom_result"] = "zoom_result"
-
-
-class PanResult(_JobResult):
-    kind: Literal["pan_result"] = "pan_result"
-
-
-JobResult = GridResult | UpscaleResult | VariationResult | ZoomResult | PanResult
 
 
 class DescribeResult(_Event):
@@ -375,11 +336,7 @@ Event = Annotated[
     | JobProgress
     | JobPaused
     | JobStopped
-    | GridResult
-    | UpscaleResult
-    | VariationResult
-    | ZoomResult
-    | PanResult
+    | JobResult
     | DescribeResult
     | ShortenResult
     | InfoResult
@@ -400,6 +357,3 @@ Event = Annotated[
 
 #: Validates/serialises any event, e.g. ``EVENT_ADAPTER.validate_json(text)``.
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
-
-#: Results that finish a job successfully.
-RESULT_TYPES: tuple[type[BaseModel], ...] = (GridResult, UpscaleResult, VariationResult, ZoomResult, PanResult)

@@ -14,8 +14,9 @@ from typing import Any
 
 from mjapi.midjourney import content as lines
 from mjapi.midjourney._json import as_int, as_list, as_map, as_str, as_text, walk_components
+from mjapi.midjourney.actions import NOISE_ACTIONS, ButtonAction, JobAction
 from mjapi.midjourney.constants import DEFAULT_BOT_IDS, bot_kind
-from mjapi.midjourney.custom_ids import NOISE_ACTIONS, ButtonAction, parse_custom_id, parse_modal_id
+from mjapi.midjourney.custom_ids import parse_custom_id, parse_modal_id
 from mjapi.midjourney.embeds import footer_prompt, numbered_prompts, parse_info
 from mjapi.midjourney.hashes import hash_from_custom_id, hash_from_url
 from mjapi.midjourney.models import (
@@ -23,24 +24,22 @@ from mjapi.midjourney.models import (
     Correlation,
     DescribeResult,
     Event,
-    GridResult,
     IframeModalCreated,
     Image,
     InfoResult,
     InteractionCreated,
     InteractionFailed,
     InteractionSucceeded,
-    JobAction,
     JobMode,
     JobPaused,
     JobProgress,
+    JobResult,
     JobStarted,
     JobStopped,
     MessageDeleted,
     ModalCreated,
     ModeSwitched,
     Notice,
-    PanResult,
     RemixToggled,
     SeedResult,
     Select,
@@ -49,9 +48,6 @@ from mjapi.midjourney.models import (
     ShortenResult,
     TextInput,
     Unrecognized,
-    UpscaleResult,
-    VariationResult,
-    ZoomResult,
 )
 from mjapi.midjourney.notices import (
     FAILED_CONTENT_RULE,
@@ -462,17 +458,8 @@ def _content_reply(ctx: _Ctx) -> Event | None:
     return None
 
 
-_ACTION_OF_KIND = {
-    "imagine": JobAction.IMAGINE,
-    "variation": JobAction.VARIATION,
-    "upscale": JobAction.UPSCALE,
-    "pan": JobAction.PAN,
-    "zoom": JobAction.ZOOM,
-}
-
-
 def _job_event(ctx: _Ctx, line: lines.JobLine) -> Event:
-    action = _ACTION_OF_KIND[line.kind]
+    action = JobAction(line.kind)
     if action is JobAction.IMAGINE and ctx.name == "blend":
         action = JobAction.BLEND
     common: dict[str, Any] = {
@@ -496,14 +483,4 @@ def _job_event(ctx: _Ctx, line: lines.JobLine) -> Event:
         # A finished-looking line without an image is not a result a job could succeed on: report it as progress.
         preview = ctx.images[0] if ctx.images else None
         return JobProgress(**common, percent=line.percent, preview=preview)
-    result: dict[str, Any] = {**common, "images": ctx.images, "buttons": ctx.buttons}
-    if line.kind == "upscale":
-        return UpscaleResult(**result)
-    if line.kind == "variation":
-        return VariationResult(**result)
-    if line.kind == "zoom":
-        return ZoomResult(**result)
-    if line.kind == "pan":
-        return PanResult(**result)
-    origin = ctx.name if ctx.name in ("imagine", "blend") else "unknown"
-    return GridResult(**result, origin=origin)
+    return JobResult(**common, images=ctx.images, buttons=ctx.buttons)

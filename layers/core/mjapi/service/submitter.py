@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import threading
@@ -32,6 +33,19 @@ class SubmitFailure(Exception):
 
 
 RestFactory = Callable[[AccountConfig], DiscordRest]
+
+
+@dataclass(frozen=True)
+class FormInput:
+    """What to put in a form the bot opened: the prompt, and for the region editor the mask (PNG bytes)."""
+
+    editor: bool
+    custom_id: str
+    value: str
+    interaction_id: str | None = None
+    text_input_id: str | None = None
+    application_id: str | None = None
+    mask: bytes | None = None
 
 
 _clients: dict[tuple[str, str, str | None, str], DiscordRest] = {}
@@ -78,6 +92,40 @@ class Submitter:
             raise _failure(exc) from exc
         except CommandNotFound as exc:
             raise SubmitFailure("command_unavailable", str(exc), account_fault=True) from exc
+
+    def send_form(self, job: Job, account: Account, config: AccountConfig, form: FormInput) -> None:
+        """Fill in a form the bot opened for ``job``: a modal (interaction type 5) or the Vary (Region) editor (the
+        activity host's ``submit-job``). Raises SubmitFailure; never leaks the token."""
+        rest = self._rest_factory(config)
+        try:
+            if form.editor:
+                app_id = form.application_id or APPLICATION_IDS[job.bot]
+                base = get_settings().discordsays_base.format(application_id=app_id).rstrip("/")
+                rest.submit_inpaint(
+                    f"{base}/inpaint/api/submit-job",
+                    custom_id=form.custom_id.removeprefix("MJ::iframe::"),
+                    mask=base64.b64encode(form.mask or b"").decode(),
+                    prompt=form.value,
+                )
+                return
+            assert form.interaction_id
+            assert form.text_input_id
+            assert job.nonce
+            rest.interact(
+                interactions.modal_submit(
+                    application_id=form.application_id or APPLICATION_IDS[job.bot],
+                    guild_id=account.guild_id,
+                    channel_id=account.channel_id,
+                    session_id=account.session_id or new_session_id(),
+                    nonce=job.nonce,
+                    modal_id=form.interaction_id,
+                    custom_id=form.custom_id,
+                    text_input_id=form.text_input_id,
+                    value=form.value,
+                )
+            )
+        except DiscordError as exc:
+            raise _failure(exc) from exc
 
     def _send(self, rest: DiscordRest, job: Job, account: Account) -> None:
         session_id = account.session_id or new_session_id()

@@ -46,8 +46,9 @@ def _to_account(item: dict[str, Any]) -> Account:
     data = dict(item)
     if data.get("guild_id") == "":
         data["guild_id"] = None
-    if isinstance(data.get("info"), str):
-        data["info"] = json.loads(data["info"])
+    for document in ("info", "settings"):
+        if isinstance(data.get(document), str):
+            data[document] = json.loads(data[document])
     return Account.model_validate(data)
 
 
@@ -155,6 +156,22 @@ def set_info(table: Table, account_id: str, info: dict[str, Any]) -> None:
         "SET info = :i, info_at = :now",
         condition="attribute_exists(pk)",
         vals={":i": json.dumps(info, separators=(",", ":")), ":now": now_ms()},
+    )
+
+
+def set_settings(table: Table, account_id: str, bot: str, settings: dict[str, Any]) -> None:
+    """Merge what a bot said about the account's settings with it (remix, high variability, ...)."""
+    item = table.get(keys.account_pk(account_id), keys.ACCOUNT_SK)
+    if item is None:
+        return
+    current = json.loads(item["settings"]) if isinstance(item.get("settings"), str) else {}
+    current[bot] = {**current.get(bot, {}), **settings}
+    table.update(
+        keys.account_pk(account_id),
+        keys.ACCOUNT_SK,
+        "SET settings = :s",
+        condition="attribute_exists(pk)",
+        vals={":s": json.dumps(current, separators=(",", ":"))},
     )
 
 

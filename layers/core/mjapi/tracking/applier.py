@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mjapi.clock import now_ms
-from mjapi.midjourney.custom_ids import NOISE_ACTIONS
+from mjapi.midjourney.actions import NOISE_ACTIONS, ButtonAction, JobAction, ModalKind
+from mjapi.midjourney.custom_ids import parse_custom_id
 from mjapi.midjourney.models import (
-    RESULT_TYPES,
     AccountInfo,
     DescribeResult,
     Event,
@@ -24,20 +24,25 @@ from mjapi.midjourney.models import (
     InteractionSucceeded,
     JobPaused,
     JobProgress,
+    JobResult,
     JobStarted,
     JobStopped,
+    MessageDeleted,
     ModalCreated,
     ModeSwitched,
     Notice,
+    RemixToggled,
     SeedResult,
+    SettingsResult,
     ShortenResult,
     Unrecognized,
 )
 from mjapi.midjourney.models import Button as EventButton
 from mjapi.midjourney.notices import AccountIssue, NoticeKind
 from mjapi.models import ACTIVE_STATUSES, Button, ErrorInfo, Health, Job, JobKind, JobStatus, Mode
+from mjapi.service.follow_ups import child_job
 from mjapi.store import keys
-from mjapi.store.accounts import get_account, set_health, set_info, set_mode
+from mjapi.store.accounts import get_account, set_health, set_info, set_mode, set_settings
 from mjapi.store.jobs import JobStore
 from mjapi.store.table import ConditionFailed
 from mjapi.tracking.correlate import Correlator
@@ -55,6 +60,19 @@ _HEALTH_FOR_ISSUE = {
 _WAITABLE = frozenset({JobStatus.SUBMITTED, JobStatus.WAITING})
 
 
+@dataclass(frozen=True)
+class FormReply:
+    """A form the bot opened for a job, for the relay to submit: a modal (prompt) or the region editor (mask)."""
+
+    job_id: str
+    editor: bool  # True: the Vary (Region) editor (activity host); False: a modal (interaction type 5)
+    custom_id: str  # the modal's custom_id, or the editor's ``MJ::iframe::<token>``
+    interaction_id: str | None  # the modal's id: ``data.id`` of the modal submit
+    text_input_id: str | None
+    value: str  # the prompt to submit
+    application_id: str | None
+
+
 @dataclass
 class Outcome:
     """What applying an event did, for the relay: which job, and whether a slot was freed on which account."""
@@ -63,6 +81,7 @@ class Outcome:
     finished: JobStatus | None = None
     released_account: str | None = None
     follow_ups: list[Job] = field(default_factory=list)  # jobs to submit next (auto-upscale, switch to relax)
+    forms: list[FormReply] = field(default_factory=list)  # forms to fill in for a job (remix, custom zoom, region)
 
 
 def button_rows(buttons: Sequence[EventButton]) -> list[list[Button]]:
@@ -80,7 +99,9 @@ def button_rows(buttons: Sequence[EventButton]) -> list[list[Button]]:
 
 def _row_break(previous: Button, current: EventButton) -> bool:
     """Start a new row where the grid's V buttons begin after the U/reroll row."""
-    return "::variation::1::" in current.custom_id and "::variation::" not in previous.custom_id
+    return current.action is ButtonAction.VARIATION and parse_custom_id(previous.custom_id).action is not (
+        ButtonAction.VARIATION
+    )
 
 
 class EventApplier:
@@ -104,51 +125,61 @@ class EventApplier:
         self._previews: OrderedDict[str, float] = OrderedDict()
         self._new_job_id = new_job_id
 
+        self._handlers: dict[type[Any], Callable[[str, Any], Outcome]] = {
+            InteractionSucceeded: self._interaction_ok,
+            InteractionCreated: _nothing,  # INTERACTION_SUCCESS carries the same id and nonce
+            InteractionFailed: self._interaction_failed,
+            JobStarted: self._started,
+            JobProgress: self._progress,
+            JobPaused: self._bind_only,
+            JobStopped: self._stopped,
+            JobResult: self._result,
+            DescribeResult: self._prompts_result,
+            ShortenResult: self._prompts_result,
+            InfoResult: self._info,
+            ModeSwitched: self._mode_switched,
+            RemixToggled: self._settings,
+            SettingsResult: self._settings,
+            Notice: self._notice,
+            SeedResult: self._seed,
+            ModalCreated: self._modal,
+            IframeModalCreated: self._modal,
+            MessageDeleted: _nothing,
+            Unrecognized: self._bind_only,
+        }
+
     # -- entry point ----------------------------------------------------------------------------------------------
 
     def apply(self, account_id: str, event: Event) -> Outcome:
+        handler = self._handlers.get(type(event), _nothing)
         try:
-            return self._apply(account_id, event)
+            return handler(account_id, event)
         except ConditionFailed:
             return Outcome()  # a concurrent writer got there first: nothing left to do
 
-    def _apply(self, account_id: str, event: Event) -> Outcome:
-        if isinstance(event, InteractionSucceeded):
-            return self._interaction_ok(event)
-        if isinstance(event, InteractionCreated):
-            return Outcome()  # INTERACTION_SUCCESS carries the same id and nonce
-        if isinstance(event, InteractionFailed):
-            return self._interaction_failed(event)
-        if isinstance(event, JobStarted):
-            return self._started(account_id, event)
-        if isinstance(event, JobProgress):
-            return self._progress(account_id, event)
-        if isinstance(event, JobPaused):
-            return self._bind_only(account_id, event)
-        if isinstance(event, JobStopped):
-            job = self._job_for_line(account_id, event)
-            return self._fail(job, "stopped", "Midjourney stopped the job.") if job else Outcome()
-        if isinstance(event, RESULT_TYPES):
-            return self._result(account_id, event)
-        if isinstance(event, DescribeResult | ShortenResult):
-            return self._prompts_result(event)
-        if isinstance(event, InfoResult):
-            return self._info(account_id, event)
-        if isinstance(event, ModeSwitched):
-            return self._mode_switched(account_id, event)
-        if isinstance(event, Notice):
-            return self._notice(account_id, event)
-        if isinstance(event, SeedResult):
-            return self._seed(event)
-        if isinstance(event, ModalCreated | IframeModalCreated):
-            return self._modal(account_id, event)
-        if isinstance(event, Unrecognized):
-            return self._bind_only(account_id, event)
-        return Outcome()
+    def find_job(
+        self,
+        account_id: str,
+        event: Event,
+        *,
+        action: JobAction | None = None,
+        index: int | None = None,
+        prompt: str | None = None,
+        unbound_only: bool = False,
+    ) -> Job | None:
+        """The job an event is about: its direct keys, else the pressed button under the referenced parent, else (last
+        resort, never when ambiguous) the prompt."""
+        corr = event.correlation
+        job = self.correlator.by_keys(corr)
+        if job is None and corr.referenced_message_id:
+            job = self.correlator.child_of_reference(corr, action, index)
+        if job is None and prompt:
+            job = self.correlator.by_prompt(account_id, prompt, unbound_only=unbound_only)
+        return job
 
     # -- interactions --------------------------------------------------------------------------------------------
 
-    def _interaction_ok(self, event: InteractionSucceeded) -> Outcome:
+    def _interaction_ok(self, _account_id: str, event: InteractionSucceeded) -> Outcome:
         """Remember the interaction id: it comes back as ``interaction_metadata.id`` on the bot's replies."""
         job_id = self.correlator.job_id_by_keys(event.correlation, nonce=event.nonce) if event.nonce else None
         if job_id is None or not event.id:
@@ -157,7 +188,7 @@ class EventApplier:
         self.jobs.set_fields(job_id, {"interaction_id": event.id}, allowed=ACTIVE_STATUSES)
         return Outcome(job_id=job_id)
 
-    def _interaction_failed(self, event: InteractionFailed) -> Outcome:
+    def _interaction_failed(self, _account_id: str, event: InteractionFailed) -> Outcome:
         job = self.correlator.by_keys(event.correlation, nonce=event.nonce)
         if job is None:
             return Outcome()
@@ -185,13 +216,13 @@ class EventApplier:
             return job
 
     def _job_for_line(self, account_id: str, event: JobStarted | JobProgress | JobPaused | JobStopped) -> Job | None:
-        corr = event.correlation
-        job = self.correlator.by_keys(corr)
-        if job is None and corr.referenced_message_id:
-            job = self.correlator.child_of_reference(corr, event.action, event.index)
-        if job is None:
-            job = self.correlator.by_prompt(account_id, event.prompt, unbound_only=True)
-        return job
+        return self.find_job(
+            account_id, event, action=event.action, index=event.index, prompt=event.prompt, unbound_only=True
+        )
+
+    def _stopped(self, account_id: str, event: JobStopped) -> Outcome:
+        job = self._job_for_line(account_id, event)
+        return self._fail(job, "stopped", "Midjourney stopped the job.") if job else Outcome()
 
     def _bind_only(self, account_id: str, event: JobPaused | Unrecognized) -> Outcome:
         corr = event.correlation
@@ -260,13 +291,9 @@ class EventApplier:
             self._previews.popitem(last=False)
         return True
 
-    def _result(self, account_id: str, event: Any) -> Outcome:
+    def _result(self, account_id: str, event: JobResult) -> Outcome:
         corr = event.correlation
-        job = self.correlator.by_keys(corr)
-        if job is None and corr.referenced_message_id:
-            job = self.correlator.child_of_reference(corr, event.action, event.index)
-        if job is None:
-            job = self.correlator.by_prompt(account_id, event.prompt, unbound_only=False)
+        job = self.find_job(account_id, event, action=event.action, index=event.index, prompt=event.prompt)
         if job is None or job.is_terminal:
             if job is not None and corr.message_id:
                 self.correlator.remember("message", corr.message_id, job.id)
@@ -306,26 +333,20 @@ class EventApplier:
         """``upscale=true`` on imagine: press U1 for the caller once the grid exists (no extra charge)."""
         if not job.options.get("auto_upscale") or job.kind != JobKind.IMAGINE or self._new_job_id is None:
             return None
-        u1 = next((b for row in job.buttons for b in row if b.custom_id.startswith("MJ::JOB::upsample::1::")), None)
+        u1 = next(
+            (
+                b
+                for row in job.buttons
+                for b in row
+                if (parsed := parse_custom_id(b.custom_id)).action is ButtonAction.UPSAMPLE and parsed.index == 1
+            ),
+            None,
+        )
         if u1 is None or not job.result_message_id:
             return None
-        now = now_ms()
-        return Job(
-            id=self._new_job_id(),
-            kind=JobKind.ACTION,
-            token_hash=job.token_hash,
-            prompt=job.final_prompt or job.prompt,
-            bot=job.bot,
-            account_id=job.account_id,
-            parent_id=job.id,
-            parent_message_id=job.result_message_id,
-            message_flags=job.message_flags,
-            custom_id=u1.custom_id,
-            created_at=now,
-            updated_at=now,
-        )
+        return child_job(job, u1.custom_id, job_id=self._new_job_id())
 
-    def _prompts_result(self, event: DescribeResult | ShortenResult) -> Outcome:
+    def _prompts_result(self, _account_id: str, event: DescribeResult | ShortenResult) -> Outcome:
         corr = event.correlation
         job = self.correlator.by_keys(corr)
         if job is None or job.is_terminal:
@@ -377,7 +398,24 @@ class EventApplier:
         finished = self.jobs.finish(job, JobStatus.SUCCEEDED, {"info": info, "progress": 100})
         return Outcome(job_id=job.id, finished=JobStatus.SUCCEEDED if finished else None)
 
-    def _seed(self, event: SeedResult) -> Outcome:
+    def _settings(self, account_id: str, event: SettingsResult | RemixToggled) -> Outcome:
+        """/settings or /prefer remix answered: remember the account's settings for that bot, finish the job."""
+        if isinstance(event, RemixToggled):
+            found: dict[str, Any] = {"remix": event.enabled}
+        else:
+            found = {"remix": event.remix, "high_variability": event.high_variability, "raw_style": event.raw_style}
+            found = {k: v for k, v in found.items() if v is not None} | {"enabled": list(event.enabled)}
+            if event.mode:
+                set_mode(self.table, account_id, _mode(event.mode).value)
+        bot = event.correlation.bot or "mj"
+        set_settings(self.table, account_id, bot, found)
+        job = self.correlator.by_keys(event.correlation)
+        if job is None or job.is_terminal:
+            return Outcome(job_id=job.id if job else None)
+        finished = self.jobs.finish(job, JobStatus.SUCCEEDED, {"info": found, "progress": 100})
+        return Outcome(job_id=job.id, finished=JobStatus.SUCCEEDED if finished else None)
+
+    def _seed(self, _account_id: str, event: SeedResult) -> Outcome:
         job_id = self.jobs.resolve_ref("hash", event.job_hash)
         if not job_id:
             return Outcome()
@@ -388,39 +426,50 @@ class EventApplier:
         return Outcome(job_id=job.id)
 
     def _modal(self, account_id: str, event: ModalCreated | IframeModalCreated) -> Outcome:
-        """The bot answered a button with a form (remix prompt, custom zoom, Vary Region editor) or a captcha page.
-        Forms need input this API does not take yet: say so at once instead of letting the job time out."""
+        """The bot answered a button with a form (remix prompt, custom zoom, the Vary Region editor) or a captcha page.
+        A form is filled in with the caller's prompt (or mask), else with what the bot prefilled, else with the job's
+        prompt, and handed to the relay to submit: a job never stalls on a form."""
         job = self.correlator.by_keys(event.correlation, nonce=event.nonce)
         if isinstance(event, IframeModalCreated) and event.purpose == "captcha":
             set_health(self.table, account_id, Health.CAPTCHA, event.title or "captcha")
             return self._fail(job, "account_captcha", "The Discord account must solve a captcha.") if job else Outcome()
         if job is None or job.is_terminal:
             return Outcome(job_id=job.id if job else None)
-        what = (
-            "the Vary (Region) editor"
-            if isinstance(event, IframeModalCreated)
-            else f"a form ({event.title or 'prompt'})"
+        asked = str(job.options.get("prompt") or "").strip()
+        if isinstance(event, IframeModalCreated):
+            if not job.options.get("mask_key"):
+                return self._fail(
+                    job, "mask_required", "Vary (Region) needs a mask of the area to repaint.", refund=True
+                )
+            reply = FormReply(
+                job_id=job.id,
+                editor=True,
+                custom_id=event.custom_id or event.modal.raw,
+                interaction_id=event.id,
+                text_input_id=None,
+                value=asked,
+                application_id=event.correlation.application_id,
+            )
+            return Outcome(job_id=job.id, forms=[reply])
+        text_input = event.text_inputs[0] if event.text_inputs else None
+        value = asked or (text_input.value if text_input and text_input.value else "") or job.prompt
+        if event.modal.kind is ModalKind.CUSTOM_ZOOM and "--zoom" not in value:
+            value = f"{value} --zoom 2"  # the form asks for a zoom factor; 2 is what "Zoom Out 2x" does
+        reply = FormReply(
+            job_id=job.id,
+            editor=False,
+            custom_id=event.custom_id or event.modal.raw,
+            interaction_id=event.id,
+            text_input_id=(text_input.custom_id if text_input else None) or event.modal.text_input_id,
+            value=value.strip(),
+            application_id=event.correlation.application_id,
         )
-        return self._fail(
-            job,
-            "input_required",
-            f"Midjourney answered this button with {what}; actions that need extra input are not supported yet.",
-            refund=True,
-        )
+        return Outcome(job_id=job.id, forms=[reply])
 
     # -- notices --------------------------------------------------------------------------------------------------
 
-    def _job_for_notice(self, account_id: str, event: Notice) -> Job | None:
-        corr = event.correlation
-        job = self.correlator.by_keys(corr)
-        if job is None and corr.referenced_message_id:
-            job = self.correlator.child_of_reference(corr, None, None)
-        if job is None and event.prompt:
-            job = self.correlator.by_prompt(account_id, event.prompt, unbound_only=False)
-        return job
-
     def _notice(self, account_id: str, event: Notice) -> Outcome:
-        job = self._job_for_notice(account_id, event)
+        job = self.find_job(account_id, event, prompt=event.prompt)
         if event.account_issue is AccountIssue.FAST_TIME_EXHAUSTED:
             return self._fast_exhausted(account_id, job)
         if event.account_issue is not None:
@@ -493,6 +542,10 @@ class EventApplier:
         return Outcome(
             job_id=job.id, finished=JobStatus.FAILED, released_account=job.account_id if job.holds_slot else None
         )
+
+
+def _nothing(_account_id: str, _event: Any) -> Outcome:
+    return Outcome()
 
 
 def _mode(mode: str) -> Mode:

@@ -10,24 +10,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from mjapi.midjourney.models import Correlation, JobAction
+from mjapi.midjourney.actions import JobAction
+from mjapi.midjourney.custom_ids import parse_custom_id
+from mjapi.midjourney.models import Correlation
 from mjapi.midjourney.prompt import split_prompt
 from mjapi.models import ACTIVE_STATUSES, Job, JobKind
 from mjapi.store.jobs import JobStore
-
-_ACTION_PREFIXES: dict[JobAction, tuple[str, ...]] = {
-    JobAction.UPSCALE: ("MJ::JOB::upsample",),
-    JobAction.VARIATION: (
-        "MJ::JOB::variation",
-        "MJ::JOB::low_variation",
-        "MJ::JOB::high_variation",
-        "MJ::Inpaint",
-        "MJ::RemixModal",
-    ),
-    JobAction.ZOOM: ("MJ::Outpaint", "MJ::CustomZoom", "MJ::OutpaintCustomZoomModal"),
-    JobAction.PAN: ("MJ::JOB::pan_", "MJ::PanModal"),
-    JobAction.IMAGINE: ("MJ::JOB::reroll", "MJ::ImagineModal", "MJ::Job::PicReader", "MJ::Job::PromptAnalyzer"),
-}
 
 
 def prompt_key(prompt: str | None) -> str:
@@ -38,13 +26,10 @@ def prompt_key(prompt: str | None) -> str:
     return " ".join([*parts.image_urls, parts.text]).lower()
 
 
-def _index_of(custom_id: str | None) -> int | None:
-    if not custom_id:
-        return None
-    for part in custom_id.split("::"):
-        if part.isdigit() and 1 <= int(part) <= 4:
-            return int(part)
-    return None
+def _pressed(job: Job) -> tuple[JobAction | None, int | None]:
+    """What a button job will produce and which image it was pressed on, from the action table."""
+    parsed = parse_custom_id(job.custom_id)
+    return parsed.spec.result, parsed.index
 
 
 class _Lru(OrderedDict[str, str]):
@@ -104,15 +89,16 @@ class Correlator:
         parent = self._lookup("message", corr.referenced_message_id)
         if parent is None or not parent.children:
             return None
-        prefixes = _ACTION_PREFIXES.get(action) if action else None
-        candidates = [
-            c
-            for c in self.jobs.get_many(parent.children)
-            if c.status in ACTIVE_STATUSES
-            and c.kind == JobKind.ACTION
-            and (prefixes is None or (c.custom_id or "").startswith(prefixes))
-            and (index is None or _index_of(c.custom_id) in (None, index))
-        ]
+        candidates = []
+        for child in self.jobs.get_many(parent.children):
+            if child.status not in ACTIVE_STATUSES or child.kind != JobKind.ACTION:
+                continue
+            produces, pressed_on = _pressed(child)
+            if action is not None and produces is not action:
+                continue
+            if index is not None and pressed_on not in (None, 0, index):
+                continue
+            candidates.append(child)
         if len(candidates) == 1:
             return candidates[0]
         unbound = [c for c in candidates if not c.message_id]
