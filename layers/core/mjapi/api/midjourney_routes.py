@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -11,14 +10,11 @@ from pydantic import BaseModel, Field
 
 from mjapi.api import views
 from mjapi.api.auth import is_admin, require_admin, require_token, require_usable_token
-from mjapi.models import ApiToken, Bot, Mode
-from mjapi.service import operations
+from mjapi.models import ApiToken, Bot, Job, Mode
+from mjapi.service import accounts, buttons, operations, queue, tokens
 from mjapi.service.context import Context
 from mjapi.service.errors import bad_request
-from mjapi.store.accounts import list_accounts
-from mjapi.store.tokens import create_token
-
-CURSOR = re.compile(r"\d{15}#\d{1,64}")
+from mjapi.service.history import history as history_page
 
 router = Router()  # type: ignore[no-untyped-call]
 TAG = ["midjourney (original API)"]
@@ -38,9 +34,19 @@ class ImagineBody(BaseModel):
 
 
 class ActionBody(BaseModel):
-    action: str = Field(min_length=1, max_length=200, description="custom_id of one of the job's buttons")
+    action: str = Field(
+        min_length=1, max_length=200, description="custom_id of one of the job's buttons, or its label (U1, 🔄...)"
+    )
     image: str | None = Field(default=None, max_length=32, description="Discord message id of the image")
     job: str | None = Field(default=None, max_length=64, description="Job id (alternative to image)")
+    prompt: str | None = Field(
+        default=None, max_length=6000, description="Prompt for the form the button opens (remix, pan, custom zoom)"
+    )
+    mask: str | None = Field(
+        default=None,
+        max_length=12_000_000,
+        description="Vary (Region): PNG as a data URL or base64, black background, the area to repaint white",
+    )
     token: str | None = None
     client_id: str | None = None
     notify_hook: str | None = Field(default=None, max_length=2000)
@@ -107,8 +113,8 @@ def imagine_post(body: Annotated[ImagineBody, Body()]) -> dict[str, Any]:
 @router.get("/midjourney/job", tags=TAG, summary="A job and every image of its thread")
 def job(id: IdQ, token: TokenQ = None) -> dict[str, Any]:
     ctx = _ctx()
-    found = operations.owned_job(ctx, id, _reader(ctx, token))
-    return views.job_view(found, operations.children(ctx, found))
+    found, children = operations.job_thread(ctx, id, _reader(ctx, token))
+    return views.job_view(found, children)
 
 
 @router.get("/midjourney/progress", tags=TAG, summary="Progress percentage and preview image")
@@ -131,21 +137,19 @@ def history(
 ) -> dict[str, Any]:
     ctx = _ctx()
     owner = require_token(ctx, _headers(), token)
-    if cursor is not None and not CURSOR.fullmatch(cursor):
-        raise bad_request("invalid_cursor", "cursor must be the next_cursor value of a previous history page.")
-    jobs, next_cursor = ctx.jobs.history(owner.token_hash, limit=limit, cursor=cursor)
-    data = [
-        {
-            "job_id": j.id,
-            "kind": j.kind.value,
-            "status": j.status.value,
-            "prompt": j.prompt,
-            "images_url": [i.url for i in j.images],
-            "created_at": j.created_at,
-        }
-        for j in jobs
-    ]
-    return {"data": data, "next_cursor": next_cursor}
+    page = history_page(ctx, owner, limit=limit, cursor=cursor)
+    return {"data": [_history_entry(j) for j in page.jobs], "next_cursor": page.next_cursor}
+
+
+def _history_entry(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": job.id,
+        "kind": job.kind.value,
+        "status": job.status.value,
+        "prompt": job.prompt,
+        "images_url": [i.url for i in job.images],
+        "created_at": job.created_at,
+    }
 
 
 # -- action --------------------------------------------------------------------------------------------------------
@@ -160,8 +164,15 @@ def _action(body: ActionBody) -> dict[str, Any]:
         parent = operations.job_for_message(ctx, body.image, token)
     else:
         raise bad_request("image_required", "Name the image ('image', a message id) or the job ('job').")
-    child = operations.action(
-        ctx, token, parent=parent, custom_id=body.action, notify_hook=body.notify_hook, state=body.state
+    child = buttons.press(
+        ctx,
+        token,
+        parent=parent,
+        action=body.action,
+        prompt=body.prompt,
+        mask=body.mask,
+        notify_hook=body.notify_hook,
+        state=body.state,
     )
     refreshed = ctx.jobs.get(parent.id) or parent
     view = views.job_view(refreshed, operations.children(ctx, refreshed))
@@ -175,10 +186,14 @@ def action_get(
     action: Annotated[str, Query(min_length=1, max_length=200)],
     image: Annotated[str | None, Query(max_length=32)] = None,
     job: Annotated[str | None, Query(max_length=64)] = None,
+    prompt: Annotated[str | None, Query(max_length=6000, description="Prompt for the form it opens")] = None,
+    mask: Annotated[str | None, Query(max_length=12_000_000, description="Vary (Region) mask (PNG, base64)")] = None,
     token: TokenQ = None,
     client_id: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, Any]:
-    return _action(ActionBody(action=action, image=image, job=job, token=token, client_id=client_id))
+    return _action(
+        ActionBody(action=action, image=image, job=job, prompt=prompt, mask=mask, token=token, client_id=client_id)
+    )
 
 
 @router.post("/midjourney/action", tags=TAG, summary="Press a button (JSON)")
@@ -220,7 +235,7 @@ def create_token_route(
 ) -> dict[str, Any]:
     ctx = _ctx()
     require_admin(ctx, _headers())
-    clear, token = create_token(ctx.table, count=count, days=days or day or 30, label=label)
+    clear, token = tokens.mint(ctx, count=count, days=days or day, label=label)
     return {"token": clear, "count": token.remaining, "expires_at": token.valid_until, "label": token.label}
 
 
@@ -232,8 +247,7 @@ def switch(
 ) -> dict[str, Any]:
     ctx = _ctx()
     require_admin(ctx, _headers())
-    job = operations.switch(ctx, command=type, account_id=account, channel_id=client_id)
-    done = operations.wait_for(ctx, job, ctx.settings.switch_wait_seconds)
+    done = accounts.switch(ctx, command=type, account_id=account, channel_id=client_id)
     return {
         "code": 200 if done.status.value == "succeeded" else 202,
         "id": done.id,
@@ -248,8 +262,7 @@ def get_devices(token: TokenQ = None) -> list[dict[str, Any]]:
     ctx = _ctx()
     if not is_admin(ctx, _headers()):
         require_token(ctx, _headers(), token)
-    depths = ctx.jobs.queue_depths()
-    return [views.device_view(a, depths.get(f"acct#{a.id}", 0)) for a in list_accounts(ctx.table)]
+    return [views.device_view(d.account, d.queued) for d in accounts.devices(ctx)]
 
 
 @router.get("/midjourney/get_queue", tags=TAG, summary="Jobs waiting for a free account")
@@ -257,5 +270,5 @@ def get_queue(token: TokenQ = None) -> dict[str, Any]:
     ctx = _ctx()
     if not is_admin(ctx, _headers()):
         require_token(ctx, _headers(), token)
-    depths = {k: v for k, v in ctx.jobs.queue_depths().items() if v > 0}
+    depths = queue.waiting(ctx)
     return {"status": 200, "data": sum(depths.values()), "queues": depths}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 from mjapi.clock import now_ms
-from mjapi.ids import new_nonce
-from mjapi.models import SLOT_KINDS, Account, ErrorInfo, Health, Job, JobStatus
+from mjapi.ids import new_job_id, new_nonce
+from mjapi.models import SLOT_KINDS, Account, ApiToken, ErrorInfo, Health, Job, JobKind, JobStatus
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError
 from mjapi.service.scheduler import has_candidates, rank_accounts
@@ -19,6 +21,19 @@ from mjapi.store.table import ConditionFailed
 logger = logging.getLogger(__name__)
 
 MAX_RESERVATION_ATTEMPTS = 6
+
+
+def new_job(kind: JobKind, token: ApiToken | None, **fields: Any) -> Job:
+    """A fresh job of ``kind`` charged to ``token`` (None: an operator's job, charged to nobody)."""
+    now = now_ms()
+    return Job(
+        id=new_job_id(),
+        kind=kind,
+        token_hash=token.token_hash if token else "",
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
 
 
 def submit(ctx: Context, job: Job, *, charge: bool = True) -> Job:
@@ -197,3 +212,13 @@ def _expire_queued(ctx: Context, now: int) -> int:
 
 def _token_rejected() -> ApiError:
     return ApiError(403, "quota_exhausted", "This API token has no uses left or has expired.")
+
+
+def wait_for(ctx: Context, job: Job, seconds: float) -> Job:
+    """Poll until ``job`` is terminal or ``seconds`` pass (the relay writes the outcome)."""
+    deadline = time.monotonic() + seconds
+    current = job
+    while not current.is_terminal and time.monotonic() < deadline:
+        time.sleep(0.2)
+        current = ctx.jobs.get(job.id) or current
+    return current

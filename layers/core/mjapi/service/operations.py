@@ -1,21 +1,16 @@
-"""The operations behind every API endpoint, independent of the HTTP face that exposes them."""
+"""Job operations behind the API (imagine, action, describe, reading a job), independent of the HTTP face."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from mjapi.clock import now_ms
-from mjapi.ids import new_job_id
 from mjapi.images import InvalidImage, inspect_image, store_image
 from mjapi.midjourney.prompt import PromptCheck, check_prompt
 from mjapi.models import ApiToken, Bot, Job, JobKind, JobStatus, Mode
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError, bad_request, not_found
+from mjapi.service.jobs import new_job as _new_job
 from mjapi.service.jobs import submit
-from mjapi.store.accounts import get_account, list_accounts
-
-SWITCH_COMMANDS = ("fast", "relax", "turbo", "info")
 
 
 def check_prompt_or_400(ctx: Context, prompt: str | None) -> PromptCheck:
@@ -27,18 +22,6 @@ def check_prompt_or_400(ctx: Context, prompt: str | None) -> PromptCheck:
     code = "invalid_prompt" if first.code in ("empty_prompt", "prompt_too_long") else "invalid_parameter"
     details = [e.model_dump(exclude_none=True) for e in check.errors]
     raise bad_request(code, first.message, details=details)
-
-
-def _new_job(kind: JobKind, token: ApiToken | None, **fields: Any) -> Job:
-    now = now_ms()
-    return Job(
-        id=new_job_id(),
-        kind=kind,
-        token_hash=token.token_hash if token else "",
-        created_at=now,
-        updated_at=now,
-        **fields,
-    )
 
 
 def imagine(
@@ -89,6 +72,12 @@ def job_for_message(ctx: Context, message_id: str, owner: ApiToken | None) -> Jo
 
 def children(ctx: Context, job: Job) -> list[Job]:
     return ctx.jobs.get_many(job.children) if job.children else []
+
+
+def job_thread(ctx: Context, job_id: str, owner: ApiToken | None) -> tuple[Job, list[Job]]:
+    """A job the caller may see and every job started from its buttons (the original's thread of images)."""
+    job = owned_job(ctx, job_id, owner)
+    return job, children(ctx, job)
 
 
 def action(
@@ -161,31 +150,3 @@ def describe(
         JobKind.DESCRIBE, token, bot=bot, options=options, upload_url=upload_url, notify_hook=notify_hook, state=state
     )
     return submit(ctx, job)
-
-
-def switch(ctx: Context, *, command: str, account_id: str | None = None, channel_id: str | None = None) -> Job:
-    """Send /fast, /relax, /turbo or /info on one account (by id or by channel, as the original's client_id)."""
-    if command not in SWITCH_COMMANDS:
-        raise bad_request("invalid_type", f"type must be one of {', '.join(SWITCH_COMMANDS)}.")
-    account = None
-    if account_id:
-        account = get_account(ctx.table, account_id)
-    elif channel_id:
-        account = next((a for a in list_accounts(ctx.table) if a.channel_id == channel_id), None)
-    else:
-        raise bad_request("account_required", "Name the account with 'client_id' (its channel id) or 'account'.")
-    if account is None:
-        raise not_found("account")
-    kind = JobKind.INFO if command == "info" else JobKind.SWITCH
-    job = _new_job(kind, None, bot=account.bot, account_id=account.id, options={"command": command})
-    return submit(ctx, job, charge=False)
-
-
-def wait_for(ctx: Context, job: Job, seconds: float) -> Job:
-    """Poll until ``job`` is terminal or ``seconds`` pass (the relay writes the outcome)."""
-    deadline = time.monotonic() + seconds
-    current = job
-    while not current.is_terminal and time.monotonic() < deadline:
-        time.sleep(0.2)
-        current = ctx.jobs.get(job.id) or current
-    return current
