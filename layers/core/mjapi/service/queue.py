@@ -6,5 +6,5 @@ from mjapi.service.context import Context
 
 
 def waiting(ctx: Context) -> dict[str, int]:
-    """Waiting jobs per queue (``mj#any``, ``acct#<account>``...); empty queues are left out."""
+    """Waiting jobs per queue key (pool and per-account queues, see ``store.keys``); empty queues are left out."""
     return {queue: depth for queue, depth in ctx.jobs.queue_depths().items() if depth > 0}
