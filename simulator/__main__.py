@@ -1,6 +1,7 @@
-"""`python -m simulator --host 127.0.0.1 --port 0 [--seed N] [--speed F] [--accounts N]`.
+"""`python -m simulator --host 127.0.0.1 --port 0 [--seed N] [--speed F] [--accounts N] [--tls]`.
 
-Prints one JSON document (URLs and demo account credentials) on stdout, then serves until SIGINT/SIGTERM.
+Prints one JSON document (URLs, the TLS certificate file if any, demo account credentials) on stdout, then serves
+until SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0,
         help="render images in N worker processes instead of threads (for heavy load)",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https/wss with a self-signed certificate generated at start (its PEM path is printed)",
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.speed <= 0:
@@ -44,11 +50,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    sim = Simulator(seed=args.seed, speed=args.speed, render_processes=args.render_processes)
+    sim = Simulator(seed=args.seed, speed=args.speed, render_processes=args.render_processes, tls=args.tls)
     urls = await sim.start(args.host, args.port)
     accounts = [sim.add_account(f"user{i}", plan=args.plan) for i in range(args.accounts)]
     document = {
         "urls": urls.to_json(),
+        "tls_cert_file": sim.tls_cert_file,
         "seed": args.seed,
         "speed": args.speed,
         "accounts": [

@@ -64,3 +64,4 @@ class SimConfig:
     rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
     render_threads: int = 2
     render_processes: int = 0  # >0: render in worker processes (frees the event loop's GIL under heavy load)
+    tls: bool = False  # serve https/wss with a self-signed certificate generated at start (`Simulator.tls_cert_file`)

@@ -10,9 +10,12 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, fields
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -30,6 +33,9 @@ from simulator.rest import RestApi
 from simulator.state import PLANS, Account, AccountList, BotSettings, Channel, Job, default_settings
 from simulator.world import World
 
+if TYPE_CHECKING:
+    from simulator.tls import SelfSignedCert
+
 JSON = dict[str, Any]
 log = logging.getLogger("simulator")
 ACCOUNT_EVENTS = ("captcha", "ban", "pending_mod", "tos", "out_of_fast_hours", "subscription_lapse", "disable_token")
@@ -38,7 +44,7 @@ GATEWAY_ACTIONS = ("drop", "freeze", "unfreeze", "reconnect", "invalid_session",
 
 @dataclass(frozen=True)
 class SimUrls:
-    """Base URLs of a running simulator (replace Discord's hosts with these)."""
+    """Base URLs of a running simulator (replace Discord's hosts with these; https/wss with `tls=True`)."""
 
     base: str  # http://127.0.0.1:P
     rest: str  # .../api/v9 (stands in for https://discord.com/api/v9)
@@ -56,10 +62,10 @@ class SimUrls:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def _urls(host: str, port: int) -> SimUrls:
+def _urls(host: str, port: int, *, tls: bool = False) -> SimUrls:
     shown = f"[{host}]" if ":" in host else host
-    base = f"http://{shown}:{port}"
-    ws = f"ws://{shown}:{port}"
+    base = f"{'https' if tls else 'http'}://{shown}:{port}"
+    ws = f"{'wss' if tls else 'ws'}://{shown}:{port}"
     return SimUrls(
         base=base,
         rest=f"{base}/api/v9",
@@ -99,6 +105,7 @@ class Simulator:
         self.discordsays = DiscordSays(self)
         self._urls: SimUrls | None = None
         self._runner: web.AppRunner | None = None
+        self._cert: SelfSignedCert | None = None
         self._gc_task: asyncio.Task[None] | None = None
         self._initial_ttl = self.config.cdn_ttl
         self._captchas = 0
@@ -114,6 +121,11 @@ class Simulator:
     @property
     def running(self) -> bool:
         return self._urls is not None
+
+    @property
+    def tls_cert_file(self) -> str | None:
+        """PEM of the self-signed certificate while running with `tls=True` (trust it in clients), else None."""
+        return str(self._cert.cert_path) if self._cert is not None else None
 
     def now(self) -> float:
         return time.time()
@@ -138,15 +150,27 @@ class Simulator:
             raise RuntimeError("already started")
         runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
+        context = None
+        if self.config.tls:
+            from simulator.tls import generate_cert  # imports `cryptography` only when TLS is asked for
+
+            directory = Path(tempfile.mkdtemp(prefix="mjapi-sim-tls-"))
+            self._cert = generate_cert(directory, [host, "127.0.0.1", "::1", "localhost"])
+            context = self._cert.server_context()
+        try:
+            site = web.TCPSite(runner, host, port, ssl_context=context)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            self._remove_cert()
+            raise
         self._runner = runner
         bound_port = port
         for address in runner.addresses:
             if isinstance(address, tuple):
                 bound_port = int(address[1])
                 break
-        self._urls = _urls(host, bound_port)
+        self._urls = _urls(host, bound_port, tls=self.config.tls)
         self.cdn.base = self._urls.cdn
         self.hub.resume_url = self._urls.resume_gateway
         self.engine.discordsays_base = self._urls.discordsays
@@ -172,7 +196,13 @@ class Simulator:
             await self._runner.cleanup()
             self._runner = None
         self.images.close()
+        self._remove_cert()
         self._urls = None
+
+    def _remove_cert(self) -> None:
+        if self._cert is not None:
+            shutil.rmtree(self._cert.cert_path.parent, ignore_errors=True)
+            self._cert = None
 
     async def __aenter__(self) -> Simulator:
         if not self.running:
@@ -523,6 +553,7 @@ class Simulator:
             "seed": self.config.seed,
             "speed": self.config.speed,
             "urls": self._urls.to_json() if self._urls else None,
+            "tls_cert_file": self.tls_cert_file,
             "accounts": len(self.world.accounts),
             "sessions": len(self.hub.sessions),
             "connections": len(self.hub.connections),
