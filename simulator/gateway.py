@@ -37,9 +37,37 @@ _NON_RESUMABLE_SERVER_CODES = {C.CLOSE_AUTHENTICATION_FAILED, C.CLOSE_SESSION_TI
 MODAL_EVENTS = {"INTERACTION_MODAL_CREATE", "INTERACTION_IFRAME_MODAL_CREATE"}
 INTERACTION_EVENTS = {"INTERACTION_CREATE", "INTERACTION_SUCCESS", "INTERACTION_FAILURE"}
 
+# IDENTIFY `capabilities` bits that change the shape of READY (user-client gateway; web clients send 16381).
+CAP_LAZY_USER_NOTES = 1 << 0  # no `notes` map
+CAP_VERSIONED_READ_STATES = 1 << 2  # `read_state` is {entries, partial, version} instead of a list
+CAP_VERSIONED_USER_GUILD_SETTINGS = 1 << 3  # `user_guild_settings` likewise
+CAP_DEDUPE_USER_OBJECTS = 1 << 4  # users moved to `users`; `recipient_ids`; members in `merged_members`
+MEMBER_JOINED_AT = "2022-04-15T05:20:00.000000+00:00"
+
 
 def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def member_json(user: JSON, *, dedupe: bool = False) -> JSON:
+    """A guild member: `user_id` when deduplicated (READY `merged_members`), else the full `user` object."""
+    member: JSON = {"user_id": user["id"]} if dedupe else {"user": user}
+    member.update(
+        {
+            "roles": [],
+            "nick": None,
+            "avatar": None,
+            "banner": None,
+            "joined_at": MEMBER_JOINED_AT,
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "pending": False,
+            "flags": 0,
+            "communication_disabled_until": None,
+        }
+    )
+    return member
 
 
 @dataclass
@@ -81,6 +109,7 @@ class Session:
     seq: int = 0
     buffer: deque[_Entry] = field(default_factory=deque)
     connection: GatewayConnection | None = None
+    capabilities: int = 0  # from IDENTIFY; shapes READY
     invalidated: bool = False
     detached_at: float | None = None
     created_at: float = field(default_factory=time.time)
@@ -337,6 +366,9 @@ class GatewayConnection:
             return
         self.payload_compress = bool(data.get("compress")) and not self.zlib_stream
         session = self.hub.new_session(account)
+        capabilities = data.get("capabilities")
+        if isinstance(capabilities, int) and not isinstance(capabilities, bool) and capabilities > 0:
+            session.capabilities = capabilities
         self.attach(session, 0)
         self.hub.send_ready(session)
 
@@ -444,8 +476,11 @@ class Hub:
         self.log(account.user_id, "READY", {"session_id": session.id})
 
     def _ready_payload(self, session: Session) -> JSON:
+        """READY as Discord shapes it for the session's IDENTIFY `capabilities` (see the CAP_* bits)."""
         account = session.account
         world = self.world
+        caps = session.capabilities
+        dedupe = bool(caps & CAP_DEDUPE_USER_OBJECTS)
         guilds = []
         for guild in world.guilds.values():
             if account.user_id not in guild.member_ids:
@@ -453,49 +488,53 @@ class Hub:
             channels = [world.channels[cid].to_json() for cid in guild.channel_ids]
             for channel in channels:
                 channel.pop("guild_id", None)
-            guilds.append(
-                {
-                    "id": guild.id,
-                    "name": guild.name,
-                    "properties": {"id": guild.id, "name": guild.name, "owner_id": guild.owner_id, "icon": None},
-                    "owner_id": guild.owner_id,
-                    "channels": channels,
-                    "threads": [],
-                    "roles": [{"id": guild.id, "name": "@everyone", "permissions": "1071698660929", "position": 0}],
-                    "emojis": [],
-                    "stickers": [],
-                    "member_count": len(guild.member_ids) + len(guild.bot_app_ids),
-                    "joined_at": "2022-04-15T05:20:00.000000+00:00",
-                    "lazy": True,
-                    "large": False,
-                    "data_mode": "full",
-                    "version": 0,
-                    "premium_subscription_count": 0,
-                    "application_command_counts": {"1": 30, "3": 2},
-                }
-            )
+            entry: JSON = {
+                "id": guild.id,
+                "name": guild.name,
+                "properties": {"id": guild.id, "name": guild.name, "owner_id": guild.owner_id, "icon": None},
+                "owner_id": guild.owner_id,
+                "channels": channels,
+                "threads": [],
+                "roles": [{"id": guild.id, "name": "@everyone", "permissions": "1071698660929", "position": 0}],
+                "emojis": [],
+                "stickers": [],
+                "member_count": len(guild.member_ids) + len(guild.bot_app_ids),
+                "joined_at": MEMBER_JOINED_AT,
+                "lazy": True,
+                "large": False,
+                "data_mode": "full",
+                "version": 0,
+                "premium_subscription_count": 0,
+                "application_command_counts": {"1": 30, "3": 2},
+            }
+            if not dedupe:
+                entry["members"] = [member_json(account.user_json())]
+            guilds.append(entry)
         private_channels = []
         for key, channel_id in account.dm_channel_ids.items():
             app = world.commands.app_by_key(key)
             dm = world.channels[channel_id]
-            private_channels.append(
-                {
-                    "id": channel_id,
-                    "type": 1,
-                    "last_message_id": dm.last_message_id,
-                    "flags": 0,
-                    "is_spam": False,
-                    "recipient_ids": [app.id if app else ""],
-                }
-            )
-        return {
+            private: JSON = {
+                "id": channel_id,
+                "type": 1,
+                "last_message_id": dm.last_message_id,
+                "flags": 0,
+                "is_spam": False,
+            }
+            if dedupe:
+                private["recipient_ids"] = [app.id] if app else []
+            else:
+                private["recipients"] = [app.user_json()] if app else []
+            private_channels.append(private)
+        versioned = {"entries": [], "partial": False, "version": 0}
+        ready: JSON = {
             "v": 9,
             "user": account.me_json(),
             "user_settings": {"locale": "en-US", "status": "online"},
             "user_settings_proto": "",
             "guilds": guilds,
             "relationships": [],
-            "read_state": {"entries": [], "partial": False, "version": 0},
+            "read_state": dict(versioned) if caps & CAP_VERSIONED_READ_STATES else [],
             "private_channels": private_channels,
             "session_id": session.id,
             "session_type": "normal",
@@ -508,9 +547,7 @@ class Hub:
                     "client_info": {"version": 0, "os": "other", "client": "web"},
                 }
             ],
-            "users": [app.user_json() for app in world.commands.apps.values()],
-            "merged_members": [[] for _ in guilds],
-            "user_guild_settings": {"entries": [], "partial": False, "version": 0},
+            "user_guild_settings": dict(versioned) if caps & CAP_VERSIONED_USER_GUILD_SETTINGS else [],
             "country_code": "US",
             "geo_ordered_rtc_regions": ["us-east", "us-central"],
             "analytics_token": random_hex(derive_rng(self.config.seed, "analytics", session.id), 32),
@@ -525,6 +562,12 @@ class Hub:
             "friend_suggestion_count": 0,
             "_trace": ['["sim-gateway",{"micros":0}]'],
         }
+        if dedupe:
+            ready["users"] = [app.user_json() for app in world.commands.apps.values()]
+            ready["merged_members"] = [[member_json(account.user_json(), dedupe=True)] for _ in guilds]
+        if not caps & CAP_LAZY_USER_NOTES:
+            ready["notes"] = {}
+        return ready
 
     # ----- dispatch routing ------------------------------------------------------------------------------------
     def log(self, user_id: str, event: str, data: JSON) -> None:
