@@ -17,7 +17,9 @@ from aiohttp.web_exceptions import HTTPException
 
 from simulator import constants as C
 from simulator import errors
+from simulator.commands import BotApp
 from simulator.errors import ApiError
+from simulator.gateway import member_json
 from simulator.ids import derive_rng, is_snowflake, iso_timestamp, random_token_part, random_uuid, safe_filename
 from simulator.images import probe_image
 from simulator.interactions import validate_interaction
@@ -75,6 +77,8 @@ class RestApi:
             web.get(API + "/users/@me/guilds", self.my_guilds),
             web.get(API + "/users/@me/billing/country-code", self.country_code),
             web.get(API + "/users/@me/application-command-index", self.user_command_index),
+            web.get(API + "/users/{user_id}", self.get_user),
+            web.get(API + "/users/{user_id}/profile", self.user_profile),
             web.get(API + "/guilds/{guild_id}/application-command-index", self.guild_command_index),
             web.get(API + "/channels/{channel_id}", self.get_channel),
             web.get(API + "/channels/{channel_id}/application-command-index", self.channel_command_index),
@@ -233,6 +237,100 @@ class RestApi:
             if account.user_id in g.member_ids
         ]
         return json_response(guilds)
+
+    def _user(self, account: Account, raw_id: str) -> tuple[JSON, Account | BotApp]:
+        """The public user object of an account or bot by id (`@me` is the caller); 10013 when nobody has it."""
+        user_id = account.user_id if raw_id == "@me" else raw_id
+        if not is_snowflake(user_id):
+            raise errors.form_error("user_id", "NUMBER_TYPE_COERCE", f'Value "{user_id}" is not snowflake.')
+        extra = {"flags": 0, "banner": None, "accent_color": None, "banner_color": None}
+        app = self.world.commands.app(user_id)
+        if app is not None:
+            return {**app.user_json(), **extra, "flags": app.user_json()["public_flags"]}, app
+        other = self.world.accounts.get(user_id)
+        if other is None:
+            raise ApiError(404, 10013, "Unknown User")
+        return {**other.user_json(), **extra}, other
+
+    def _mutual_guilds(self, account: Account, target: Account | BotApp) -> list[str]:
+        return [
+            g.id
+            for g in self.world.guilds.values()
+            if account.user_id in g.member_ids
+            and (target.id in g.bot_app_ids if isinstance(target, BotApp) else target.user_id in g.member_ids)
+        ]
+
+    async def get_user(self, request: web.Request) -> web.Response:
+        """`GET /users/{id}`: any user the simulator knows (user clients look bots up before a slash command)."""
+        account = self.account(request)
+        user, _ = self._user(account, request.match_info["user_id"])
+        return json_response(user)
+
+    async def user_profile(self, request: web.Request) -> web.Response:
+        """`GET /users/{id}/profile?with_mutual_guilds=&guild_id=`: readable for yourself, users you share a guild
+        or DM with (403 50001 otherwise); bots carry their `application`."""
+        account = self.account(request)
+        user, target = self._user(account, request.match_info["user_id"])
+        query = request.query
+        is_self = target is account
+        mutual = self._mutual_guilds(account, account if is_self else target)
+        has_dm = isinstance(target, BotApp) and any(
+            target.id in self.world.channels[c].bot_app_ids for c in account.dm_channel_ids.values()
+        )
+        if not (is_self or mutual or has_dm):
+            raise errors.missing_access()
+        guild_id = query.get("guild_id")
+        if guild_id is not None and not is_snowflake(guild_id):
+            raise errors.form_error("guild_id", "NUMBER_TYPE_COERCE", f'Value "{guild_id}" is not snowflake.')
+        bio = target.description if isinstance(target, BotApp) else ""
+        profile: JSON = {
+            "user": {**user, "bio": bio},
+            "connected_accounts": [],
+            "premium_since": None,
+            "premium_type": None if isinstance(target, BotApp) else 0,
+            "premium_guild_since": None,
+            "profile_themes_experiment_bucket": 4,
+            "user_profile": {
+                "bio": bio,
+                "accent_color": None,
+                "pronouns": "",
+                "banner": None,
+                "theme_colors": None,
+                "popout_animation_particle_type": None,
+                "emoji": None,
+            },
+            "badges": [],
+            "guild_badges": [],
+            "legacy_username": f"{user['username']}#{user['discriminator']}" if user["discriminator"] != "0" else None,
+        }
+        if query.get("with_mutual_guilds", "false").lower() == "true" and not is_self:
+            profile["mutual_guilds"] = [{"id": g, "nick": None} for g in mutual]
+        if query.get("with_mutual_friends", "false").lower() == "true" and not is_self:
+            profile["mutual_friends"] = []
+        if query.get("with_mutual_friends_count", "false").lower() == "true" and not is_self:
+            profile["mutual_friends_count"] = 0
+        if guild_id is not None and guild_id in mutual:
+            profile["guild_member"] = member_json(user)
+            profile["guild_member_profile"] = {
+                "guild_id": guild_id,
+                "bio": "",
+                "pronouns": "",
+                "banner": None,
+                "accent_color": None,
+                "theme_colors": None,
+                "popout_animation_particle_type": None,
+                "emoji": None,
+            }
+        if isinstance(target, BotApp):
+            popular = sorted((c for c in target.commands if c.rank is not None), key=lambda c: c.rank or 0)
+            profile["application"] = {
+                "id": target.id,
+                "flags": int(target.flags),
+                "verified": True,
+                "storefront_available": False,
+                "popular_application_command_ids": [c.id for c in popular[:5]],
+            }
+        return json_response(profile)
 
     async def country_code(self, request: web.Request) -> web.Response:
         self.account(request)
