@@ -63,6 +63,38 @@ def reduce_ratio(width: int, height: int) -> tuple[int, int]:
     return width // divisor, height // divisor
 
 
+# ----- result sizes: every size rule of the bots' images lives here ---------------------------------------------
+#: Side of a 1:1 grid per model version; other ratios keep about as many pixels (`image_dims`). Every version uses the
+#: v5-era 1024 for now (real v6/v7 grids are 2048²: one entry each here, e.g. ``"7": 2048``).
+GRID_SIDE: dict[str, int] = {}
+DEFAULT_GRID_SIDE = 1024
+
+#: Width and height of each kind of result in tiles, a tile being one of the four images of a grid (half its width
+#: and height): a grid is 2x2 tiles; U1-U4 crop one tile; Upscale (Subtle)/(Creative) and v5 Upscale (2x) double
+#: the tile, v5 Upscale (4x) quadruples it.
+SIZE_RULES: dict[str, int] = {"grid": 2, "tile": 1, "upscale_2x": 2, "upscale_4x": 4}
+
+
+def result_size(rule: str, ar: tuple[int, int], *, version: str = "", scale: float = 1.0) -> tuple[int, int]:
+    """Pixel size of a result (`rule` is a key of `SIZE_RULES`) for an aspect ratio and model version."""
+    grid_w, grid_h = image_dims(*ar, scale=scale, base=GRID_SIDE.get(version, DEFAULT_GRID_SIDE))
+    tiles = SIZE_RULES[rule]
+    return grid_w // 2 * tiles, grid_h // 2 * tiles
+
+
+def outpaint_ratio(ar: tuple[int, int], *, pan: str = "", square: bool = False) -> tuple[int, int]:
+    """The aspect ratio of an outpainted canvas. Zoom Out keeps the ratio (the model redraws the larger scene at its
+    native size), Make Square makes it 1:1, and a pan grows the panned side by half (1:1 panned right is 3:2)."""
+    w, h = ar
+    if square:
+        return 1, 1
+    if pan in ("left", "right"):
+        return reduce_ratio(w * 3, h * 2)
+    if pan in ("up", "down"):
+        return reduce_ratio(w * 2, h * 3)
+    return reduce_ratio(w, h)
+
+
 class _Palette:
     """Colours of one image family: a base hue with four quadrant hues and their motifs."""
 

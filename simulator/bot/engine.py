@@ -27,7 +27,7 @@ from simulator.commands import BotApp
 from simulator.config import SimConfig
 from simulator.gateway import Hub
 from simulator.ids import derive_rng, derive_seed, iso_timestamp, random_uuid
-from simulator.images import ImageSpec, ImageStore, image_dims
+from simulator.images import ImageSpec, ImageStore, result_size
 from simulator.interactions import OpenModals
 from simulator.state import Account, AttachmentRecord, Channel, Job, MessageRecord, Origin
 from simulator.world import World
@@ -494,10 +494,7 @@ class Engine:
         else:
             text = " ".join(sorted(req.words))
             palette_seed = derive_seed(self.config.seed, "palette", text, seed)
-        if req.image_kind == "grid":
-            width, height = image_dims(*req.ar, scale=self.config.image_scale)
-        else:
-            width, height = image_dims(*req.ar, scale=self.config.image_scale * req.size_factor)
+        width, height = result_size(req.size, req.ar, version=req.version, scale=self.config.image_scale)
         spec = ImageSpec(
             kind=req.image_kind,
             width=width,

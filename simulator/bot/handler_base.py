@@ -12,7 +12,7 @@ from simulator import constants as C
 from simulator.bot import texts, ui
 from simulator.bot.types import BotServices, Ctx, JobRequest
 from simulator.ids import derive_rng, derive_seed
-from simulator.images import reduce_ratio
+from simulator.images import outpaint_ratio
 from simulator.prompts import (
     DEFAULT_MJ_VERSION,
     DEFAULT_NIJI_VERSION,
@@ -123,14 +123,12 @@ class HandlerBase:
         return request
 
     def pan_request(self, job: Job, direction: str, prompt: str, message: MessageRecord | None) -> JobRequest:
-        w, h = job.ar
-        ar = reduce_ratio(w * 3, h * 2) if direction in ("left", "right") else reduce_ratio(w * 2, h * 3)
         return self.child(
             job,
             "pan",
             f"Pan {direction.capitalize()} by",
             pan=direction,
-            ar=ar,
+            ar=outpaint_ratio(job.ar, pan=direction),
             prompt=prompt,
             words=words_of(prompt.split(" --")[0]),
             parent_message=message,

@@ -120,7 +120,7 @@ class JobRequest:
     parent_message: MessageRecord | None = None
     index: int = 0
     image_kind: str = "grid"
-    size_factor: int = 1
+    size: str = "grid"  # a key of simulator.images.SIZE_RULES
     quadrant: int = 0
     zoom: float = 1.0
     pan: str = ""

@@ -28,6 +28,18 @@ async def upscaled(discord: Discord, gw: Gateway, prompt: str = "a quiet harbour
     return grid, single
 
 
+async def png_size(http: aiohttp.ClientSession, message: JSON) -> tuple[int, int]:
+    """The size of a result's image as decoded from the CDN's PNG bytes (checked against the attachment metadata)."""
+    attachment = message["attachments"][0]
+    async with http.get(attachment["url"]) as response:
+        assert response.status == 200 and response.content_type == "image/png"
+        image = Image.open(io.BytesIO(await response.read()))
+        image.load()
+    assert image.format == "PNG"
+    assert (attachment["width"], attachment["height"]) == image.size
+    return image.size
+
+
 def job_hash(message: JSON) -> str:
     match = re.search(rf"_({UUID})\.png$", message["attachments"][0]["filename"])
     assert match is not None
@@ -59,9 +71,8 @@ async def test_upsample_gives_single_image_with_solo_buttons(
     ]
     web = single["components"][-1]["components"][0]
     assert web["style"] == 5 and h in web["url"]
-    async with http.get(single["attachments"][0]["url"]) as response:
-        image = Image.open(io.BytesIO(await response.read()))
-    assert image.size == (1024, 1024)
+    assert await png_size(http, grid) == (1024, 1024)
+    assert await png_size(http, single) == (512, 512)  # one tile of the grid
 
 
 async def test_variation_from_grid(discord: Discord, gw: Gateway, alice: Account) -> None:
@@ -83,7 +94,9 @@ async def test_reroll(discord: Discord, gw: Gateway, alice: Account) -> None:
 
 
 @pytest.mark.parametrize(("needle", "word"), [("2x_subtle", "Subtle"), ("2x_creative", "Creative")])
-async def test_upscale_subtle_creative(discord: Discord, gw: Gateway, alice: Account, needle: str, word: str) -> None:
+async def test_upscale_subtle_creative(
+    discord: Discord, gw: Gateway, alice: Account, http: aiohttp.ClientSession, needle: str, word: str
+) -> None:
     _, single = await upscaled(discord, gw)
     start = len(gw.frames)
     first, result = await click(discord, gw, single, needle)
@@ -92,14 +105,16 @@ async def test_upscale_subtle_creative(discord: Discord, gw: Gateway, alice: Acc
     updates = [u for u in gw.events("MESSAGE_UPDATE")[0:] if u["id"] == first["id"]]
     assert updates and re.search(rf"Upscaling \({word}\) by <@\d+> \(\d+%\) \(fast\)", updates[-1]["content"])
     assert result["content"] == f"**a quiet harbour** - Upscaled ({word}) by {user} (fast)"
-    assert (result["attachments"][0]["width"], result["attachments"][0]["height"]) == (2048, 2048)
+    assert await png_size(http, result) == (1024, 1024)  # the 512x512 tile doubled
     assert not any("upsample" in c for c in custom_ids(result))
     assert any("low_variation" in c for c in custom_ids(result))
     assert start < len(gw.frames)
 
 
-@pytest.mark.parametrize(("needle", "size", "label"), [("v5_2x", 2048, "2x"), ("v5_4x", 4096, "4x")])
-async def test_v5_upscale_buttons(discord: Discord, gw: Gateway, needle: str, size: int, label: str) -> None:
+@pytest.mark.parametrize(("needle", "size", "label"), [("v5_2x", 1024, "2x"), ("v5_4x", 2048, "4x")])
+async def test_v5_upscale_buttons(
+    discord: Discord, gw: Gateway, http: aiohttp.ClientSession, needle: str, size: int, label: str
+) -> None:
     grid = await imagine_result(discord, gw, "old model --v 5.2")
     _, single = await click(discord, gw, grid, "upsample::1::")
     assert [c for c in custom_ids(single) if "upsample" in c] == [
@@ -108,7 +123,28 @@ async def test_v5_upscale_buttons(discord: Discord, gw: Gateway, needle: str, si
     ]
     _, result = await click(discord, gw, single, needle)
     assert f"Upscaled ({label}) by" in result["content"]
-    assert result["attachments"][0]["width"] == size
+    assert await png_size(http, result) == (size, size)
+
+
+async def test_sizes_follow_the_tile_of_a_wide_grid(discord: Discord, gw: Gateway, http: aiohttp.ClientSession) -> None:
+    grid = await imagine_result(discord, gw, "a long coast --ar 16:9")
+    assert await png_size(http, grid) == (1368, 768)
+    _, single = await click(discord, gw, grid, "upsample::2::")
+    assert await png_size(http, single) == (684, 384)
+    _, subtle = await click(discord, gw, single, "2x_subtle")
+    _, creative = await click(discord, gw, single, "2x_creative")
+    assert await png_size(http, subtle) == await png_size(http, creative) == (1368, 768)
+
+
+async def test_v5_sizes_of_a_tall_grid(discord: Discord, gw: Gateway, http: aiohttp.ClientSession) -> None:
+    grid = await imagine_result(discord, gw, "a tall tower --ar 2:3 --v 5.2")
+    assert await png_size(http, grid) == (840, 1256)
+    _, single = await click(discord, gw, grid, "upsample::4::")
+    assert await png_size(http, single) == (420, 628)
+    _, double = await click(discord, gw, single, "v5_2x")
+    _, quadruple = await click(discord, gw, single, "v5_4x")
+    assert await png_size(http, double) == (840, 1256)
+    assert await png_size(http, quadruple) == (1680, 2512)
 
 
 @pytest.mark.parametrize(("needle", "word"), [("low_variation", "Subtle"), ("high_variation", "Strong")])
@@ -120,23 +156,43 @@ async def test_vary_subtle_strong(discord: Discord, gw: Gateway, needle: str, wo
 
 
 @pytest.mark.parametrize("needle", ["Outpaint::50", "Outpaint::75"])
-async def test_zoom_out(discord: Discord, gw: Gateway, needle: str) -> None:
-    _, single = await upscaled(discord, gw)
+@pytest.mark.parametrize("ar", ["1:1", "16:9"])
+async def test_zoom_out(discord: Discord, gw: Gateway, http: aiohttp.ClientSession, needle: str, ar: str) -> None:
+    grid, single = await upscaled(discord, gw, f"a quiet harbour --ar {ar}")
     first, result = await click(discord, gw, single, needle)
     assert "- Zoom Out by <@" in first["content"] and first["content"].endswith("(Waiting to start)")
     assert result["content"].endswith("(fast)") and "Zoom Out by" in result["content"]
+    assert len(result["components"]) == 2  # a new grid, redrawn at the source grid's size
+    assert await png_size(http, result) == await png_size(http, grid)
 
 
-@pytest.mark.parametrize(("direction", "wide"), [("left", True), ("right", True), ("up", False), ("down", False)])
-async def test_pan(discord: Discord, gw: Gateway, direction: str, wide: bool) -> None:
+@pytest.mark.parametrize(
+    ("direction", "size"), [("left", (1256, 840)), ("right", (1256, 840)), ("up", (840, 1256)), ("down", (840, 1256))]
+)
+async def test_pan(
+    discord: Discord, gw: Gateway, http: aiohttp.ClientSession, direction: str, size: tuple[int, int]
+) -> None:
     _, single = await upscaled(discord, gw)
     _, result = await click(discord, gw, single, f"pan_{direction}")
     assert f"- Pan {direction.capitalize()} by <@" in result["content"]
-    attachment = result["attachments"][0]
-    assert (attachment["width"] > attachment["height"]) is wide
+    assert len(result["components"]) == 2
+    # The panned side grows by half a tile (1:1 -> 3:2), redrawn at about the 1024x1024 grid's pixel count.
+    width, height = await png_size(http, result)
+    assert (width, height) == size
+    assert abs(width * height - 1024 * 1024) / (1024 * 1024) < 0.02
 
 
-async def test_custom_zoom_modal(sim: Simulator, discord: Discord, gw: Gateway) -> None:
+async def test_pan_twice_keeps_widening(discord: Discord, gw: Gateway, http: aiohttp.ClientSession) -> None:
+    _, single = await upscaled(discord, gw, "a wide valley --ar 16:9")
+    _, panned = await click(discord, gw, single, "pan_right")
+    assert await png_size(http, panned) == (1672, 624)  # 8:3
+    _, tile = await click(discord, gw, panned, "upsample::1::")
+    assert await png_size(http, tile) == (836, 312)
+    _, again = await click(discord, gw, tile, "pan_left")
+    assert await png_size(http, again) == (2048, 512)  # 4:1
+
+
+async def test_custom_zoom_modal(sim: Simulator, discord: Discord, gw: Gateway, http: aiohttp.ClientSession) -> None:
     _, single = await upscaled(discord, gw)
     start = len(gw.frames)
     zoom_id = find_custom_id(single, "CustomZoom")
@@ -156,6 +212,7 @@ async def test_custom_zoom_modal(sim: Simulator, discord: Discord, gw: Gateway) 
         discord, gw, discord.submit_modal, modal, {text_input["custom_id"]: "a quiet harbour --zoom 1.8"}
     )
     assert result["content"].startswith("**a quiet harbour --zoom 1.8** - Zoom Out by <@")
+    assert await png_size(http, result) == (1024, 1024)
     assert result["interaction_metadata"]["type"] == 5
     assert result["message_reference"]["message_id"] == single["id"]
     status, body = await discord.submit_modal(modal, {text_input["custom_id"]: "again"})
@@ -196,7 +253,7 @@ async def test_vary_region_iframe_and_submit(
     base = sim.urls.discordsays_for(MIDJOURNEY_APP_ID)
     async with http.get(f"{base}/inpaint/api/get-image-info/0/0/{token}") as response:
         info = await response.json()
-    assert info["jobId"] == job_hash(single) and info["width"] == 1024
+    assert info["jobId"] == job_hash(single) and (info["width"], info["height"]) == (512, 512)
     body = {"customId": token, "mask": png_b64(), "prompt": "", "userId": "0", "username": "0"}
     async with http.post(f"{base}/inpaint/api/submit-job", json={**body, "mask": "%%%"}) as response:
         assert response.status == 400

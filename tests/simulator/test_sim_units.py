@@ -1,25 +1,41 @@
-"""Pure pieces of the simulator: prompt parsing, images, rate-limit windows, ids, command registry, CDN signing."""
+"""Pure pieces of the simulator: prompt parsing, images and their sizes, rate-limit windows, ids, command registry, CDN
+signing, and Discord's checks of `POST /interactions` bodies."""
 
 from __future__ import annotations
 
 import io
 import time
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from simulator.bot.types import PendingModal
 from simulator.cdn import Cdn
 from simulator.commands import CommandRegistry
 from simulator.config import RateLimitConfig, SimConfig
+from simulator.errors import ApiError
 from simulator.ids import Snowflakes, derive_rng, random_uuid, snowflake_time
-from simulator.images import ImageSpec, ImageStore, image_dims, probe_image, render
+from simulator.images import (
+    GRID_SIDE,
+    ImageSpec,
+    ImageStore,
+    image_dims,
+    outpaint_ratio,
+    probe_image,
+    render,
+    result_size,
+)
+from simulator.interactions import MODAL_TTL, OpenModals, validate_interaction
 from simulator.prompts import PromptError, find_banned, parse_prompt, short_link
 from simulator.ratelimit import RateLimiter
-from simulator.state import AttachmentRecord
+from simulator.state import Account, AttachmentRecord, MessageRecord, Origin
 from simulator.world import World
+
+JSON = dict[str, Any]
 
 _PIECES = st.sampled_from(
     [
@@ -86,6 +102,32 @@ def test_image_dims_keep_the_ratio() -> None:
         assert width % 8 == 0 and height % 8 == 0
         assert abs(width / height - w / h) / (w / h) < 0.05
     assert image_dims(1, 1, scale=2.0) == (2048, 2048)
+
+
+def test_result_sizes_are_counted_in_tiles_of_the_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert result_size("grid", (1, 1)) == (1024, 1024)
+    assert result_size("tile", (1, 1)) == (512, 512)  # U1-U4: one of the four images
+    assert result_size("upscale_2x", (1, 1)) == (1024, 1024)  # Subtle, Creative, v5 2x: the tile doubled
+    assert result_size("upscale_4x", (1, 1)) == (2048, 2048)  # v5 4x: the tile quadrupled
+    for ar in ((16, 9), (2, 3), (7, 4), (1, 8)):
+        grid = result_size("grid", ar)
+        assert grid == image_dims(*ar)
+        tile_w, tile_h = result_size("tile", ar)
+        assert (tile_w * 2, tile_h * 2) == grid
+        assert result_size("upscale_4x", ar) == (tile_w * 4, tile_h * 4)
+    assert result_size("tile", (1, 1), scale=0.5) == (256, 256)
+    monkeypatch.setitem(GRID_SIDE, "7", 2048)  # how a model version gets its own grid size
+    assert result_size("grid", (1, 1), version="7") == (2048, 2048)
+    assert result_size("tile", (16, 9), version="7") == (1364, 768)
+    assert result_size("grid", (1, 1), version="6.1") == (1024, 1024)
+
+
+def test_outpaint_ratios() -> None:
+    assert outpaint_ratio((16, 9)) == (16, 9)  # zoom out keeps the canvas shape
+    assert outpaint_ratio((1, 1), pan="left") == outpaint_ratio((1, 1), pan="right") == (3, 2)
+    assert outpaint_ratio((1, 1), pan="up") == outpaint_ratio((1, 1), pan="down") == (2, 3)
+    assert outpaint_ratio((16, 9), pan="down") == (32, 27)
+    assert outpaint_ratio((2, 3), square=True) == (1, 1)
 
 
 def test_render_is_deterministic_and_real() -> None:
@@ -178,3 +220,180 @@ def test_cdn_signatures() -> None:
     assert cdn.url_is_live(cdn.refresh(url) or "")
     assert cdn.refresh("http://elsewhere/x.png") is None
     assert cdn.url_is_live("https://example.com/not-ours.png")
+
+
+# ----- Discord's checks of POST /interactions (simulator.interactions) ------------------------------------------------
+
+
+class _Intake:
+    """A world with one account, and bodies for its channel."""
+
+    def __init__(self) -> None:
+        self.world = World(SimConfig())
+        self.account: Account = self.world.add_account(name="alice")
+        self.channel = self.world.channels[self.account.channel_id]
+        app = self.world.commands.app_by_key("midjourney")
+        assert app is not None
+        self.app = app
+        self.modals = OpenModals()
+
+    def body(self, kind: int, data: JSON, **fields: Any) -> JSON:
+        return {
+            "type": kind,
+            "application_id": self.app.id,
+            "guild_id": self.account.guild_id,
+            "channel_id": self.account.channel_id,
+            "session_id": "s" * 32,
+            "nonce": "1",
+            "data": data,
+            **fields,
+        }
+
+    def command(self, name: str, options: list[JSON], **changes: Any) -> JSON:
+        command = self.world.commands.find_by_name(self.app.id, name)
+        assert command is not None
+        data = {"id": command.id, "version": command.version, "name": name, "type": 1, "options": options}
+        return self.body(2, {**data, **changes})
+
+    def validate(self, body: Any, files: dict[str, tuple[str, bytes]] | None = None) -> Any:
+        return validate_interaction(self.world, self.modals, self.account, body, files or {})
+
+    def refusal(self, body: Any) -> tuple[int, int, str]:
+        """(status, code, first nested error code) of a refused body."""
+        with pytest.raises(ApiError) as caught:
+            self.validate(body)
+        error = caught.value
+        node = error.errors or {}
+        while "_errors" not in node and node:
+            node = next(iter(node.values()))
+        return error.status, error.code, node.get("_errors", [{}])[0].get("code", "")
+
+
+def test_intake_accepts_a_command() -> None:
+    intake = _Intake()
+    ctx = intake.validate(intake.command("imagine", [{"type": 3, "name": "prompt", "value": "a cat"}]))
+    assert (ctx.type, ctx.name, ctx.options, ctx.nonce) == (2, "imagine", {"prompt": "a cat"}, "1")
+    assert ctx.origin.name == "imagine" and ctx.origin.user is intake.account and ctx.channel is intake.channel
+    prefer = intake.validate(intake.command("prefer", [{"type": 1, "name": "remix", "options": []}]))
+    assert prefer.name == "prefer remix"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"application_id": "1"}, (404, 10002, "")),
+        ({"channel_id": "1"}, (404, 10003, "")),
+        ({"guild_id": "1"}, (400, 50035, "GUILD_ID_INVALID")),
+        ({"session_id": ""}, (400, 50035, "BASE_TYPE_REQUIRED")),
+        ({"nonce": "9" * 26}, (400, 50035, "BASE_TYPE_BAD_LENGTH")),
+        ({"type": 4}, (400, 50035, "BASE_TYPE_CHOICES")),
+        ({"data": None}, (400, 50035, "BASE_TYPE_REQUIRED")),
+    ],
+)
+def test_intake_refuses_bad_envelopes(change: JSON, expected: tuple[int, int, str]) -> None:
+    intake = _Intake()
+    body = intake.command("imagine", [{"type": 3, "name": "prompt", "value": "x"}])
+    assert intake.refusal({**body, **change}) == expected
+
+
+def test_intake_refuses_bad_commands() -> None:
+    intake = _Intake()
+    prompt = [{"type": 3, "name": "prompt", "value": "x"}]
+    assert intake.refusal(["not", "an", "object"]) == (400, 50109, "")
+    assert intake.refusal(intake.command("imagine", prompt, version="1")) == (
+        400,
+        50035,
+        "INTERACTION_APPLICATION_COMMAND_INVALID_VERSION",
+    )
+    assert intake.refusal(intake.command("imagine", prompt, id="1")) == (
+        400,
+        50035,
+        "INTERACTION_APPLICATION_COMMAND_INVALID",
+    )
+    assert intake.refusal(intake.command("imagine", [])) == (400, 50035, "BASE_TYPE_REQUIRED")
+    assert intake.refusal(intake.command("imagine", [{"type": 4, "name": "prompt", "value": 1}]))[2] == (
+        "APPLICATION_COMMAND_OPTION_TYPE_INVALID"
+    )
+    missing = {"id": "0", "filename": "a.png", "uploaded_filename": "nope/a.png"}
+    describe = intake.command("describe", [{"type": 11, "name": "image", "value": "0"}], attachments=[missing])
+    assert intake.refusal(describe) == (400, 50035, "ATTACHMENT_NOT_FOUND")
+    inline = {"files[0]": ("a.png", render(ImageSpec("single", 32, 32, palette_seed=1)))}
+    ctx = intake.validate({**describe, "data": {**describe["data"], "attachments": [{"id": "0"}]}}, inline)
+    assert ctx.attachments["0"].filename == "a.png" and ctx.options == {"image": "0"}
+
+
+def _bot_message(intake: _Intake, *, ephemeral: bool = False) -> MessageRecord:
+    button = {"type": 2, "style": 2, "custom_id": "MJ::Tos::Accept", "label": "Accept"}
+    data = {
+        "id": intake.world.snowflakes.next(),
+        "author": intake.app.user_json(),
+        "components": [{"type": 1, "components": [button]}],
+        "flags": 64 if ephemeral else 0,
+    }
+    record = MessageRecord(data, intake.channel.id, ephemeral_user=intake.account.user_id if ephemeral else None)
+    intake.world.store_message(record)
+    return record
+
+
+def test_intake_checks_clicks_against_the_message() -> None:
+    intake = _Intake()
+    record = _bot_message(intake)
+    click = intake.body(3, {"component_type": 2, "custom_id": "MJ::Tos::Accept"}, message_id=record.id)
+    ctx = intake.validate(click)
+    assert ctx.message is record and ctx.name == "MJ::Tos::Accept" and ctx.origin.interacted_message_id == record.id
+    assert intake.refusal({**click, "message_id": "1"}) == (404, 10008, "")
+    stale = {**click, "data": {"component_type": 2, "custom_id": "MJ::Tos::Other"}}
+    assert intake.refusal(stale) == (400, 50035, "COMPONENT_CUSTOM_ID_INVALID")
+    wrong_type = {**click, "data": {"component_type": 3, "custom_id": "MJ::Tos::Accept"}}
+    assert intake.refusal(wrong_type) == (400, 50035, "COMPONENT_TYPE_INVALID")
+    hidden = _bot_message(intake, ephemeral=True)
+    ephemeral_click = {**click, "message_id": hidden.id}
+    assert intake.refusal(ephemeral_click) == (404, 10008, "")  # ephemeral messages need message_flags 64
+    assert intake.validate({**ephemeral_click, "message_flags": 64}).message is hidden
+
+
+def _open_modal(intake: _Intake, created: float | None = None) -> PendingModal:
+    origin = Origin(intake.world.snowflakes.next(), 3, "", intake.account, "s", intake.account.guild_id)
+    modal = PendingModal(
+        id=origin.interaction_id,
+        custom_id="MJ::ImagineModal::1",
+        kind="imagine",
+        account=intake.account,
+        app=intake.app,
+        channel=intake.channel,
+        origin=origin,
+        message=None,
+        job=None,
+        inputs=["MJ::ImagineModal::new_prompt"],
+    )
+    if created is not None:
+        modal.created = created
+    intake.modals.add(modal)
+    return modal
+
+
+def _modal_submit(intake: _Intake, modal: PendingModal, value: str) -> JSON:
+    field = {"type": 4, "custom_id": "MJ::ImagineModal::new_prompt", "value": value}
+    data = {"id": modal.id, "custom_id": modal.custom_id, "components": [{"type": 1, "components": [field]}]}
+    return intake.body(5, data)
+
+
+def test_intake_lets_a_modal_be_submitted_once() -> None:
+    intake = _Intake()
+    modal = _open_modal(intake)
+    assert intake.refusal(_modal_submit(intake, modal, "  ")) == (400, 50035, "MODAL_FIELD_REQUIRED")
+    wrong_id = _modal_submit(intake, modal, "a dog")
+    wrong_id["data"]["custom_id"] = "MJ::ImagineModal::2"
+    assert intake.refusal(wrong_id) == (400, 50035, "MODAL_CUSTOM_ID_INVALID")
+    ctx = intake.validate(_modal_submit(intake, modal, "a dog"))  # refused submits left it open
+    assert ctx.modal is modal and ctx.values == {"MJ::ImagineModal::new_prompt": "a dog"}
+    assert ctx.origin.triggering is modal.origin and modal.id not in intake.modals
+    assert intake.refusal(_modal_submit(intake, modal, "a dog")) == (404, 10062, "")
+
+
+def test_intake_forgets_expired_modals() -> None:
+    intake = _Intake()
+    old = _open_modal(intake, created=time.time() - MODAL_TTL - 1)
+    fresh = _open_modal(intake)
+    assert old.id not in intake.modals and fresh.id in intake.modals
+    assert intake.refusal(_modal_submit(intake, old, "late")) == (404, 10062, "")
