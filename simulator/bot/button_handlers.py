@@ -9,12 +9,14 @@ from simulator import constants as C
 from simulator.bot import ui
 from simulator.bot.handler_base import ButtonHandler, H, HandlerBase, default_version
 from simulator.bot.types import Ctx
+from simulator.images import outpaint_ratio
 from simulator.state import BotSettings, Job
 
 
 class ButtonHandlers(HandlerBase):
     def table(self) -> list[tuple[re.Pattern[str], ButtonHandler]]:
         """custom_id patterns and their handlers; the first match wins."""
+        outpaint = "|".join((ui.ZOOM_OUT_2X, ui.ZOOM_OUT_1_5X, ui.MAKE_SQUARE))
         return [
             (re.compile(rf"^MJ::JOB::upsample::([1-4])::{H}$"), self.upsample),
             (re.compile(rf"^MJ::JOB::variation::([1-4])::{H}(?:::SOLO)?$"), self.variation),
@@ -25,7 +27,7 @@ class ButtonHandlers(HandlerBase):
                 self.upscale,
             ),
             (re.compile(rf"^MJ::Inpaint::1::{H}::SOLO$"), self.inpaint),
-            (re.compile(rf"^MJ::Outpaint::(50|75)::1::{H}::SOLO$"), self.zoom),
+            (re.compile(f"^{ui.outpaint_id(f'({outpaint})', H)}$"), self.zoom),
             (re.compile(rf"^MJ::CustomZoom::{H}$"), self.custom_zoom),
             (re.compile(rf"^MJ::JOB::pan_(left|right|up|down)::1::{H}::SOLO$"), self.pan),
             (re.compile(r"^MJ::Job::PicReader::([1-4]|all)$"), self.picreader),
@@ -142,11 +144,24 @@ class ButtonHandlers(HandlerBase):
         )
 
     async def zoom(self, ctx: Ctx, match: re.Match[str]) -> None:
-        factor = 2.0 if match.group(1) == "50" else 1.5
-        job = self.job_for(ctx, match.group(2))
+        """Zoom Out 2x / 1.5x keep the canvas's ratio; Make Square outpaints it to 1:1. Both yield a grid."""
+        percent, job = match.group(1), self.job_for(ctx, match.group(2))
         if job is None:
             return
-        await self.e.submit(ctx, [self.child(job, "zoom", "Zoom Out by", zoom=factor, parent_message=ctx.message)])
+        if percent == ui.MAKE_SQUARE:
+            long_side, short_side = max(job.image.width, job.image.height), min(job.image.width, job.image.height)
+            request = self.child(
+                job,
+                "zoom",
+                "Zoom Out by",
+                ar=outpaint_ratio(job.ar, square=True),
+                zoom=long_side / short_side,  # the picture keeps its long side; the short side is filled in
+                parent_message=ctx.message,
+            )
+        else:
+            factor = 2.0 if percent == ui.ZOOM_OUT_2X else 1.5
+            request = self.child(job, "zoom", "Zoom Out by", zoom=factor, parent_message=ctx.message)
+        await self.e.submit(ctx, [request])
 
     async def custom_zoom(self, ctx: Ctx, match: re.Match[str]) -> None:
         job = self.job_for(ctx, match.group(1))

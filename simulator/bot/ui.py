@@ -48,6 +48,25 @@ def grid_rows(job_id: str) -> list[JSON]:
     ]
 
 
+# Zoom Out buttons share one custom_id form, `MJ::Outpaint::<percent>::1::H::SOLO` (protocol section 3.3): 50 is
+# "Zoom Out 2x", 75 "Zoom Out 1.5x" and 100 "Make Square" (ET `midjourney.ts` ZoomOut "square"; also used by other
+# clients), which outpaints a non-square image to 1:1.
+ZOOM_OUT_2X = "50"
+ZOOM_OUT_1_5X = "75"
+MAKE_SQUARE = "100"
+# Models before 5.2 had no outpainting buttons on the real bot, hence no Make Square.
+_NO_MAKE_SQUARE = frozenset({"5.0", "5.1"})
+
+
+def outpaint_id(percent: str, job_id: str) -> str:
+    return f"MJ::Outpaint::{percent}::1::{job_id}::SOLO"
+
+
+def offers_make_square(job: Job) -> bool:
+    """The real bot offers Make Square under single images (v5.2 and later) that are not square."""
+    return job.image.width != job.image.height and job.version not in _NO_MAKE_SQUARE
+
+
 def upscale_ids(version: str) -> list[tuple[str, str]]:
     """(custom_id action, label) of the upscale buttons for a model version."""
     if version in {"6.1"}:
@@ -81,13 +100,14 @@ def single_rows(job: Job, *, upscaled: bool = False) -> list[JSON]:
             button(f"MJ::Inpaint::1::{job_id}::SOLO", "Vary (Region)", emoji="🖌️"),
         )
     )
-    rows.append(
-        row(
-            button(f"MJ::Outpaint::50::1::{job_id}::SOLO", "Zoom Out 2x", emoji="🔍"),
-            button(f"MJ::Outpaint::75::1::{job_id}::SOLO", "Zoom Out 1.5x", emoji="🔍"),
-            button(f"MJ::CustomZoom::{job_id}", "Custom Zoom", emoji="🔍"),
-        )
-    )
+    zoom_row = [
+        button(outpaint_id(ZOOM_OUT_2X, job_id), "Zoom Out 2x", emoji="🔍"),
+        button(outpaint_id(ZOOM_OUT_1_5X, job_id), "Zoom Out 1.5x", emoji="🔍"),
+        button(f"MJ::CustomZoom::{job_id}", "Custom Zoom", emoji="🔍"),
+    ]
+    if offers_make_square(job):
+        zoom_row.append(button(outpaint_id(MAKE_SQUARE, job_id), "Make Square", emoji="↔️"))
+    rows.append(row(*zoom_row))
     rows.append(
         row(
             *(

@@ -192,6 +192,51 @@ async def test_pan_twice_keeps_widening(discord: Discord, gw: Gateway, http: aio
     assert await png_size(http, again) == (2048, 512)  # 4:1
 
 
+@pytest.mark.parametrize(("prompt", "size"), [("a long coast --ar 16:9", (684, 384)), ("a tower --ar 2:3", (420, 628))])
+async def test_make_square(
+    discord: Discord, gw: Gateway, http: aiohttp.ClientSession, alice: Account, prompt: str, size: tuple[int, int]
+) -> None:
+    _, single = await upscaled(discord, gw, prompt)
+    h = job_hash(single)
+    assert await png_size(http, single) == size
+    zoom_row = single["components"][2]["components"]
+    assert [c["custom_id"] for c in zoom_row] == [
+        f"MJ::Outpaint::50::1::{h}::SOLO",
+        f"MJ::Outpaint::75::1::{h}::SOLO",
+        f"MJ::CustomZoom::{h}",
+        f"MJ::Outpaint::100::1::{h}::SOLO",
+    ]
+    assert zoom_row[-1] == {
+        "type": 2,
+        "style": 2,
+        "custom_id": f"MJ::Outpaint::100::1::{h}::SOLO",
+        "label": "Make Square",
+        "emoji": {"name": "↔️"},
+    }
+    first, result = await click(discord, gw, single, "Outpaint::100::")
+    user = f"<@{alice.user_id}>"
+    assert first["content"] == f"**{prompt}** - Zoom Out by {user} (Waiting to start)"
+    assert first["message_reference"]["message_id"] == single["id"]
+    assert result["content"] == f"**{prompt}** - Zoom Out by {user} (fast)"
+    assert len(result["components"]) == 2  # a grid of four square images
+    assert await png_size(http, result) == (1024, 1024)
+    _, square = await click(discord, gw, result, "upsample::1::")
+    assert await png_size(http, square) == (512, 512)
+    assert not any("Outpaint::100" in c for c in custom_ids(square))  # nothing left to square
+
+
+@pytest.mark.parametrize(("prompt", "offered"), [("flat --ar 3:2 --v 5.1", False), ("flat --ar 3:2 --v 5.2", True)])
+async def test_make_square_needs_v5_2(discord: Discord, gw: Gateway, prompt: str, offered: bool) -> None:
+    _, single = await upscaled(discord, gw, prompt)
+    assert any("Outpaint::100" in c for c in custom_ids(single)) is offered
+
+
+async def test_upscaled_wide_image_offers_make_square(discord: Discord, gw: Gateway) -> None:
+    _, single = await upscaled(discord, gw, "a long coast --ar 16:9")
+    _, subtle = await click(discord, gw, single, "2x_subtle")
+    assert f"MJ::Outpaint::100::1::{job_hash(subtle)}::SOLO" in custom_ids(subtle)
+
+
 async def test_custom_zoom_modal(sim: Simulator, discord: Discord, gw: Gateway, http: aiohttp.ClientSession) -> None:
     _, single = await upscaled(discord, gw)
     start = len(gw.frames)
