@@ -241,7 +241,7 @@ def create_token_route(
 
 @router.get("/midjourney/switch", tags=TAG, summary="Switch an account to fast/relax/turbo, or read its /info")
 def switch(
-    type: Annotated[str, Query(description="fast, relax, turbo or info")],
+    type: Annotated[str, Query(description="fast, relax, turbo, info, settings, or remix (toggles Remix mode)")],
     client_id: Annotated[str | None, Query(description="Channel id of the account")] = None,
     account: Annotated[str | None, Query(description="Account id (alternative to client_id)")] = None,
 ) -> dict[str, Any]:

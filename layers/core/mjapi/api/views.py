@@ -62,6 +62,8 @@ def job_view(job: Job, children: Sequence[Job] = ()) -> dict[str, Any]:
         "mode": job.mode.value if job.mode else None,
         "bot": job.bot.value,
         "parent_id": job.parent_id,
+        "action": job.action,
+        "index": job.index,
         "children": [{"id": c.id, "status": c.status.value, "action": c.custom_id} for c in children],
         "error": _error(job),
         "created_at": job.created_at,
@@ -87,6 +89,21 @@ def describe_view(job: Job) -> dict[str, Any]:
         "client_id": job.channel_id,
         "image_url": job.upload_url,
         "desc": desc,
+        "status": job.status.value,
+        "error": _error(job),
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def shorten_view(job: Job) -> dict[str, Any]:
+    """A shorten job: the bot's shortened prompts, and the buttons that imagine one of them (press with ``action``)."""
+    return {
+        "id": job.id,
+        "client_id": job.channel_id,
+        "prompt": job.prompt,
+        "prompts": job.prompts,
+        "actions": _actions(job.buttons),
         "status": job.status.value,
         "error": _error(job),
         "created_at": job.created_at,

@@ -11,7 +11,9 @@ from mjapi.discord.rest import Upload
 APPLICATION_COMMAND = 2
 MESSAGE_COMPONENT = 3
 MODAL_SUBMIT = 5
+MESSAGE_COMMAND = 3  # application command type of a message command (``data.type``)
 
+OPTION_SUB_COMMAND = 1
 OPTION_STRING = 3
 OPTION_ATTACHMENT = 11
 BUTTON = 2
@@ -52,8 +54,29 @@ def command(
     }
 
 
+def message_command(
+    *,
+    ref: CommandRef,
+    guild_id: str | None,
+    channel_id: str,
+    session_id: str,
+    nonce: str,
+    target_id: str,
+) -> dict[str, Any]:
+    """A message command (Apps menu of a message, e.g. Midjourney's "Cancel Job"): an application command of type 3
+    that names its target message instead of taking options."""
+    payload = command(ref=ref, guild_id=guild_id, channel_id=channel_id, session_id=session_id, nonce=nonce)
+    payload["data"].update({"type": MESSAGE_COMMAND, "target_id": target_id})
+    return payload
+
+
 def string_option(name: str, value: str) -> dict[str, Any]:
     return {"type": OPTION_STRING, "name": name, "value": value}
+
+
+def subcommand_option(name: str) -> dict[str, Any]:
+    """``/prefer remix`` is the command ``prefer`` with the sub-command ``remix`` (ET ``PreferPayload``)."""
+    return {"type": OPTION_SUB_COMMAND, "name": name, "options": []}
 
 
 def attachment_option(name: str, index: int) -> dict[str, Any]:

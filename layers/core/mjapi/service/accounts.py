@@ -11,7 +11,8 @@ from mjapi.service.jobs import new_job, submit, wait_for
 from mjapi.store import keys
 from mjapi.store.accounts import get_account, list_accounts, set_health
 
-SWITCH_COMMANDS = ("fast", "relax", "turbo", "info")
+#: Account commands: the speed modes, /info, /settings, and "remix" (``/prefer remix``, which toggles Remix mode).
+SWITCH_COMMANDS = ("fast", "relax", "turbo", "info", "settings", "remix")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,6 @@ def switch(ctx: Context, *, command: str, account_id: str | None = None, channel
         raise bad_request("account_required", "Name the account with 'client_id' (its channel id) or 'account'.")
     if account is None:
         raise not_found("account")
-    kind = JobKind.INFO if command == "info" else JobKind.SWITCH
+    kind = JobKind.INFO if command in ("info", "settings") else JobKind.SWITCH
     job = new_job(kind, None, bot=account.bot, account_id=account.id, options={"command": command})
     return wait_for(ctx, submit(ctx, job, charge=False), ctx.settings.switch_wait_seconds)

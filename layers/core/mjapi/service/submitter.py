@@ -189,7 +189,10 @@ class Submitter:
         if job.kind == JobKind.SHORTEN:
             return "shorten", [interactions.string_option("prompt", job.prompt)], []
         if job.kind in (JobKind.INFO, JobKind.SWITCH):
-            return str(opts.get("command", "info")), [], []
+            command = str(opts.get("command", "info"))
+            if command == "remix":  # /prefer remix toggles Remix mode
+                return "prefer", [interactions.subcommand_option("remix")], []
+            return command, [], []
         if job.kind == JobKind.DESCRIBE:
             if opts.get("link"):
                 return "describe", [interactions.string_option("link", str(opts["link"]))], []
@@ -204,6 +207,8 @@ class Submitter:
             if opts.get("dimensions"):
                 options.append(interactions.string_option("dimensions", str(opts["dimensions"])))
             return "blend", options, uploads
+        if job.kind == JobKind.SHOW:  # the bot re-posts the finished job (its Midjourney uuid) with live buttons
+            return "show", [interactions.string_option("job_id", str(opts["job_hash"]))], []
         raise SubmitFailure("unsupported_kind", f"cannot submit a {job.kind} job")
 
     @staticmethod

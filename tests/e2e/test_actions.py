@@ -1,0 +1,156 @@
+"""Every button of today's bot through /midjourney/action, end to end: grids, single images, forms (remix, custom
+zoom, pan with a prompt), the Vary (Region) editor with a mask, with Remix mode off and on."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+from PIL import Image
+
+from tests.e2e.conftest import ADMIN, Client
+
+
+def _mask() -> str:
+    """A Vary (Region) mask as a data URL: black, with the area to repaint white."""
+    out = io.BytesIO()
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))
+    mask.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def _size(client: Client, url: str) -> tuple[int, int]:
+    resp = client.http.get(url)
+    assert resp.status_code == 200, url
+    with Image.open(io.BytesIO(resp.content)) as img:
+        return img.size
+
+
+def _press(client: Client, token: str, job_id: str, action: str, **extra: Any) -> str:
+    resp = client.http.post("/midjourney/action", json={"token": token, "job": job_id, "action": action, **extra})
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["action_job_id"])
+
+
+def _imagine(client: Client, token: str, prompt: str) -> dict[str, Any]:
+    resp = client.http.get("/midjourney/imagine", params={"token": token, "prompt": prompt})
+    assert resp.status_code == 200, resp.text
+    done = client.wait_job(token, resp.json()["id"])
+    assert done["status"] == "succeeded", done
+    return done
+
+
+def _buttons(job: dict[str, Any]) -> dict[str, str]:
+    """label (or emoji when there is no label) -> custom_id of the job's own image."""
+    return {b["label"]: b["id"] for row in job["images"][0]["actions"] for b in row}
+
+
+def _remix(client: Client, account: str, wanted: bool) -> None:
+    """Toggle /prefer remix on the account until it is as wanted (the bot's reply says which way it went)."""
+    for _ in range(2):
+        resp = client.http.get(
+            "/midjourney/switch", params={"type": "remix", "account": account}, headers={"x-admin-key": ADMIN}
+        )
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        assert body["status"] == "succeeded", body
+        if body["result"]["remix"] is wanted:
+            return
+    raise AssertionError(f"remix did not turn {wanted}")
+
+
+def test_every_single_image_button_with_remix_off(client: Client) -> None:
+    token = client.token()
+    grid = _imagine(client, token, "a tin robot in a meadow --v 6.1")
+    grid_size = _size(client, grid["images"][0]["url"])
+    upscale = client.wait_job(token, _press(client, token, grid["id"], "U2"))
+    assert upscale["status"] == "succeeded", upscale
+    single = upscale["images"][0]
+    assert single["upscaled"] is True
+    assert _size(client, single["url"]) == (grid_size[0] // 2, grid_size[1] // 2)  # one tile of the grid
+    labels = _buttons(upscale)
+    pressed = {
+        "Upscale (Subtle)": {},
+        "Upscale (Creative)": {},
+        "Vary (Subtle)": {},
+        "Vary (Strong)": {},
+        "Vary (Region)": {"mask": _mask(), "prompt": "a tin robot holding a red balloon"},
+        "Zoom Out 2x": {},
+        "Zoom Out 1.5x": {},
+        "Custom Zoom": {"prompt": "a tin robot in a meadow --zoom 1.8"},
+        "⬅️": {},
+        "➡️": {"prompt": "a tin robot in a meadow, a river to the right"},
+        "⬆️": {},
+        "⬇️": {},
+    }
+    children = {label: _press(client, token, upscale["id"], label, **extra) for label, extra in pressed.items()}
+    finished = {label: client.wait_job(token, job_id) for label, job_id in children.items()}
+    assert {label: f["status"] for label, f in finished.items()} == dict.fromkeys(pressed, "succeeded")
+    for label, job in finished.items():
+        image = job["images"][0]
+        assert image["url"].startswith(client.stack.api_url)
+        assert image["upscaled"] is label.startswith("Upscale"), label
+        assert job["parent_id"] == upscale["id"]
+        assert job["action"] and job["index"] == (None if label == "Custom Zoom" else 1), job
+    tile = _size(client, single["url"])
+    assert _size(client, finished["Upscale (Subtle)"]["images"][0]["url"]) == (tile[0] * 2, tile[1] * 2)
+    right = _size(client, finished["➡️"]["images"][0]["url"])
+    assert right[0] > right[1]  # a pan right widens the canvas
+    assert "--zoom" in (finished["Custom Zoom"]["final_prompt"] or "")
+    assert labels["Custom Zoom"].startswith("MJ::CustomZoom::")
+
+
+def test_v5_upscales_and_reroll(client: Client) -> None:
+    token = client.token()
+    grid = _imagine(client, token, "an old lantern --v 5.2")
+    upscale = client.wait_job(token, _press(client, token, grid["id"], "U1"))
+    tile = _size(client, upscale["images"][0]["url"])
+    two = client.wait_job(token, _press(client, token, upscale["id"], "Upscale (2x)"))
+    four = client.wait_job(token, _press(client, token, upscale["id"], "Upscale (4x)"))
+    assert two["images"][0]["upscaled"] is True and four["images"][0]["upscaled"] is True
+    assert _size(client, two["images"][0]["url"]) == (tile[0] * 2, tile[1] * 2)
+    assert _size(client, four["images"][0]["url"]) == (tile[0] * 4, tile[1] * 4)
+    reroll = client.wait_job(token, _press(client, token, grid["id"], "🔄"))
+    assert reroll["status"] == "succeeded" and reroll["images"][0]["upscaled"] is False
+
+
+def test_forms_with_remix_on_use_the_callers_prompt_or_the_jobs(client: Client) -> None:
+    token = client.token()
+    devices = client.http.get("/midjourney/get_devices", headers={"x-admin-key": ADMIN}).json()
+    account = devices[0]["device"]
+    _remix(client, account, True)
+    try:
+        grid = _imagine(client, token, "a glass teapot --v 6.1")
+        assert grid["images"][0]["id"]
+        remixed = client.wait_job(token, _press(client, token, grid["id"], "V1", prompt="a copper teapot --v 6.1"))
+        plain = client.wait_job(token, _press(client, token, grid["id"], "V2"))
+        reroll = client.wait_job(token, _press(client, token, grid["id"], "🔄", prompt="a glass kettle --v 6.1"))
+        assert [j["status"] for j in (remixed, plain, reroll)] == ["succeeded"] * 3, (remixed, plain, reroll)
+        assert "copper" in remixed["final_prompt"]
+        assert "glass teapot" in plain["final_prompt"]
+        assert "kettle" in reroll["final_prompt"]
+        single = client.wait_job(token, _press(client, token, grid["id"], "U3"))
+        pan = client.wait_job(token, _press(client, token, single["id"], "⬇️", prompt="a glass teapot on a table"))
+        assert pan["status"] == "succeeded" and "table" in pan["final_prompt"]
+    finally:
+        _remix(client, account, False)
+
+
+def test_bad_inputs_are_clear_4xx(client: Client) -> None:
+    token = client.token()
+    grid = _imagine(client, token, "a folded map")
+    single = client.wait_job(token, _press(client, token, grid["id"], "U4"))
+    cases = [
+        ({"job": single["id"], "action": "Vary (Region)"}, 400, "mask_required"),
+        ({"job": single["id"], "action": "Vary (Region)", "mask": "not base64!"}, 400, "invalid_mask"),
+        ({"job": single["id"], "action": "⬅️", "mask": _mask()}, 400, "mask_not_accepted"),
+        ({"job": grid["id"], "action": "U1", "prompt": "something else"}, 400, "prompt_not_accepted"),
+        ({"job": grid["id"], "action": "Make it pop"}, 400, "unknown_action"),
+        ({"job": grid["id"], "action": "V1", "prompt": "a map --bogus 1"}, 400, "invalid_parameter"),
+    ]
+    for body, status, code in cases:
+        resp = client.http.post("/midjourney/action", json={"token": token, **body})
+        assert resp.status_code == status, (body, resp.text)
+        assert resp.json()["code"] == code, (body, resp.text)
