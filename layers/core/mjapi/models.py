@@ -30,6 +30,7 @@ class JobKind(StrEnum):
     SHORTEN = "shorten"
     INFO = "info"
     SWITCH = "switch"  # /fast, /relax, /turbo
+    SHOW = "show"  # /show <job uuid>: the bot re-posts a finished job with its buttons (adopts it); no slot
 
 
 # Kinds that occupy a Midjourney concurrency slot; the others are instant slash commands.

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -184,6 +185,11 @@ class DiscordRest:
         ]
         body = {"content": content, "channel_id": channel_id, "type": 0, "sticker_ids": [], "attachments": attachments}
         return dict(self.request("POST", f"/channels/{channel_id}/messages", json=body).json())
+
+    def add_reaction(self, channel_id: str, message_id: str, emoji: str) -> None:
+        """``PUT .../reactions/{emoji}/@me`` as this account (✉️ on a Midjourney job message asks the bot for its
+        seed). A unicode emoji goes URL-encoded in the path; Discord answers 204, and 204 again if already there."""
+        self.request("PUT", f"/channels/{channel_id}/messages/{message_id}/reactions/{quote(emoji, safe='')}/@me")
 
     def messages(self, channel_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
         return list(self.request("GET", f"/channels/{channel_id}/messages", params={"limit": limit}).json())

@@ -221,8 +221,19 @@ class EventApplier:
         )
 
     def _stopped(self, account_id: str, event: JobStopped) -> Outcome:
+        """ "(Stopped)": the caller's cancel (``options.cancel_requested``, set before the bot's Cancel Job command was
+        sent) ends the job CANCELLED with its use given back; any other stop is a failure."""
         job = self._job_for_line(account_id, event)
-        return self._fail(job, "stopped", "Midjourney stopped the job.") if job else Outcome()
+        if job is None:
+            return Outcome()
+        if not job.options.get("cancel_requested"):
+            return self._fail(job, "stopped", "Midjourney stopped the job.")
+        finished = self.jobs.finish(job, JobStatus.CANCELLED, refund=True)
+        if finished is None:
+            return Outcome(job_id=job.id)
+        return Outcome(
+            job_id=job.id, finished=JobStatus.CANCELLED, released_account=job.account_id if job.holds_slot else None
+        )
 
     def _bind_only(self, account_id: str, event: JobPaused | Unrecognized) -> Outcome:
         corr = event.correlation
