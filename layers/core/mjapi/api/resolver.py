@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from mjapi import __version__
-from mjapi.api import admin_routes, midjourney_routes
+from mjapi.api import admin_routes, command_routes, midjourney_routes
 from mjapi.service.errors import ApiError
 
 logger = Logger(service="mjapi")
@@ -37,6 +37,7 @@ def _describe_validation(errors: list[dict[str, Any]]) -> tuple[str, list[dict[s
 def build_resolver() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
     app.include_router(midjourney_routes.router)
+    app.include_router(command_routes.router)
     app.include_router(admin_routes.router)
     app.enable_swagger(path="/docs", title=TITLE, version=__version__, description=DESCRIPTION)
 
