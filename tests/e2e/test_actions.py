@@ -154,3 +154,42 @@ def test_bad_inputs_are_clear_4xx(client: Client) -> None:
         resp = client.http.post("/midjourney/action", json={"token": token, **body})
         assert resp.status_code == status, (body, resp.text)
         assert resp.json()["code"] == code, (body, resp.text)
+
+
+def test_make_square_on_a_wide_image(client: Client) -> None:
+    token = client.token()
+    grid = _imagine(client, token, "a long train on a bridge --ar 3:2 --v 6.1")
+    single = client.wait_job(token, _press(client, token, grid["id"], "U1"))
+    assert "Make Square" in _buttons(single)
+    square = client.wait_job(token, _press(client, token, single["id"], "Make Square"))
+    assert square["status"] == "succeeded", square
+    width, height = _size(client, square["images"][0]["url"])
+    assert width == height
+
+
+def test_describe_buttons_imagine_a_described_prompt_or_all_of_them(client: Client) -> None:
+    token = client.token()
+    out = io.BytesIO()
+    Image.new("RGB", (80, 60), (200, 40, 40)).save(out, format="PNG")
+    resp = client.http.post(
+        "/midjourney/describe", params={"token": token}, files={"image": ("red.png", out.getvalue(), "image/png")}
+    )
+    assert resp.status_code == 200, resp.text
+    described = client.wait_job(token, resp.json()["id"])
+    assert described["status"] == "succeeded", described
+    prompts = client.http.get("/midjourney/descjob", params={"token": token, "id": described["id"]}).json()
+    [entry] = prompts["desc"]
+    before = client.http.get("/midjourney/history", params={"token": token}).json()
+    second = _press(client, token, described["id"], "2️⃣")
+    job = client.wait_job(token, second)
+    assert job["status"] == "succeeded", job
+    assert entry["prompts"][1].split(" --")[0] in job["final_prompt"]
+    resp = client.http.post("/midjourney/action", json={"token": token, "job": described["id"], "action": "🎉"})
+    assert resp.status_code == 200, resp.text
+    all_four = resp.json()["action_job_ids"]
+    assert len(all_four) == 4
+    finished = [client.wait_job(token, job_id) for job_id in all_four]
+    assert [f["status"] for f in finished] == ["succeeded"] * 4
+    assert len(client.http.get("/midjourney/history", params={"token": token}).json()["data"]) == (
+        len(before["data"]) + 5
+    )

@@ -164,7 +164,7 @@ def _action(body: ActionBody) -> dict[str, Any]:
         parent = operations.job_for_message(ctx, body.image, token)
     else:
         raise bad_request("image_required", "Name the image ('image', a message id) or the job ('job').")
-    child = buttons.press(
+    made = buttons.press(
         ctx,
         token,
         parent=parent,
@@ -176,8 +176,9 @@ def _action(body: ActionBody) -> dict[str, Any]:
     )
     refreshed = ctx.jobs.get(parent.id) or parent
     view = views.job_view(refreshed, operations.children(ctx, refreshed))
-    view["action_job_id"] = child.id
-    view["action_job"] = views.job_view(child)
+    view["action_job_id"] = made[0].id
+    view["action_job"] = views.job_view(made[0])
+    view["action_job_ids"] = [job.id for job in made]
     return view
 
 

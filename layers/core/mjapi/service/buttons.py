@@ -12,7 +12,7 @@ from mjapi.models import ApiToken, Button, Job, JobStatus
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError, bad_request
 from mjapi.service.follow_ups import child_job, submit_child
-from mjapi.service.operations import check_prompt_or_400
+from mjapi.service.operations import check_prompt_or_400, imagine
 
 
 def find_button(parent: Job, wanted: str) -> Button:
@@ -74,20 +74,36 @@ def press(
     mask: str | None = None,
     notify_hook: str | None = None,
     state: str | None = None,
-) -> Job:
-    """Press a button of ``parent``'s result as the account that owns the message; the new job is charged one use.
+) -> list[Job]:
+    """Press a button of ``parent``'s result as the account that owns the message; each new job costs one use.
 
     A prompt goes into the form the button opens (remix, pan, custom zoom, a described prompt); when the bot opens one
-    and no prompt was given, the relay submits the job's prompt (or the bot's prefilled text).
+    and no prompt was given, the relay submits the job's prompt (or the bot's prefilled text). Describe's 🎉 "Imagine
+    all" makes one imagine per described prompt, as the bot does.
     """
     if parent.status != JobStatus.SUCCEEDED or not parent.result_message_id:
         raise ApiError(409, "job_not_finished", "Actions are available once the job has succeeded.")
     button = find_button(parent, action)
     pressed = parse_custom_id(button.custom_id)
+    if pressed.action is ButtonAction.DESCRIBE_IMAGINE_ALL:
+        return _imagine_all(ctx, token, parent, notify_hook=notify_hook, state=state)
     if not pressed.spec.makes_job:
         raise bad_request("not_a_job_action", f"The {pressed.action.value} button does not make a new image.")
     options = _inputs(ctx, pressed, prompt, mask)
     child = child_job(
         parent, button.custom_id, token_hash=token.token_hash, options=options, notify_hook=notify_hook, state=state
     )
-    return submit_child(ctx, child, charge=pressed.spec.charged)
+    return [submit_child(ctx, child, charge=pressed.spec.charged)]
+
+
+def _imagine_all(
+    ctx: Context, token: ApiToken, parent: Job, *, notify_hook: str | None, state: str | None
+) -> list[Job]:
+    if not parent.prompts:
+        raise bad_request("no_prompts", "This job has no described prompts to imagine.")
+    made = []
+    for prompt in parent.prompts:
+        job = imagine(ctx, token, prompt=prompt, bot=parent.bot, notify_hook=notify_hook, state=state)
+        ctx.jobs.add_child(parent.id, job.id)
+        made.append(job)
+    return made

@@ -6,7 +6,7 @@ from typing import Any
 
 from mjapi.images import InvalidImage, inspect_image, store_image
 from mjapi.midjourney.prompt import PromptCheck, check_prompt
-from mjapi.models import ApiToken, Bot, Job, JobKind, JobStatus, Mode
+from mjapi.models import ApiToken, Bot, Job, JobKind, Mode
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError, bad_request, not_found
 from mjapi.service.jobs import new_job as _new_job
@@ -78,39 +78,6 @@ def job_thread(ctx: Context, job_id: str, owner: ApiToken | None) -> tuple[Job, 
     """A job the caller may see and every job started from its buttons (the original's thread of images)."""
     job = owned_job(ctx, job_id, owner)
     return job, children(ctx, job)
-
-
-def action(
-    ctx: Context,
-    token: ApiToken,
-    *,
-    parent: Job,
-    custom_id: str,
-    notify_hook: str | None = None,
-    state: str | None = None,
-) -> Job:
-    """Press a button of ``parent``'s result, as the account that owns the message."""
-    if parent.status != JobStatus.SUCCEEDED or not parent.result_message_id:
-        raise ApiError(409, "job_not_finished", "Actions are available once the job has succeeded.")
-    if custom_id not in {b.custom_id for row in parent.buttons for b in row}:
-        raise bad_request("unknown_action", "This action id is not one of the job's buttons.")
-    job = _new_job(
-        JobKind.ACTION,
-        token,
-        prompt=parent.final_prompt or parent.prompt,
-        bot=parent.bot,
-        mode=None,
-        account_id=parent.account_id,
-        parent_id=parent.id,
-        parent_message_id=parent.result_message_id,
-        message_flags=parent.message_flags,
-        custom_id=custom_id,
-        notify_hook=notify_hook,
-        state=state,
-    )
-    placed = submit(ctx, job)
-    ctx.jobs.add_child(parent.id, placed.id)
-    return placed
 
 
 def describe(
