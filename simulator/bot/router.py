@@ -18,17 +18,17 @@ JSON = dict[str, Any]
 class Router:
     def __init__(self, engine: BotServices) -> None:
         self.e = engine
-        self.commands = CommandHandlers(engine)
-        self.buttons = ButtonHandlers(engine)
-        self.modals = ModalHandlers(engine)
-        self._commands = self.commands.table()
-        self._buttons = self.buttons.table()
-        self._modals = self.modals.table()
+        self.command_handlers = CommandHandlers(engine)
+        self.button_handlers = ButtonHandlers(engine)
+        self.modal_handlers = ModalHandlers(engine)
+        self._commands = self.command_handlers.table()
+        self._buttons = self.button_handlers.table()
+        self._modals = self.modal_handlers.table()
 
     async def route(self, ctx: Ctx) -> None:
         if ctx.type == C.INTERACTION_APPLICATION_COMMAND:
             handler = self._commands.get(ctx.name) or self._commands.get(
-                ctx.name.split(" ")[0], self.commands.unavailable
+                ctx.name.split(" ")[0], self.command_handlers.unavailable
             )
             await handler(ctx)
         elif ctx.type == C.INTERACTION_MESSAGE_COMPONENT:
@@ -44,16 +44,16 @@ class Router:
 
     # ----- outside the interactions endpoint -------------------------------------------------------------------
     async def on_reaction(self, account: Account, record: MessageRecord, emoji: str) -> None:
-        await self.commands.on_reaction(account, record, emoji)
+        await self.command_handlers.on_reaction(account, record, emoji)
 
     async def inpaint_submit(self, token: str, mask: str, prompt: str) -> tuple[int, JSON]:
-        return await self.modals.inpaint_submit(token, mask, prompt)
+        return await self.modal_handlers.inpaint_submit(token, mask, prompt)
 
     def image_info(self, token: str) -> tuple[int, JSON]:
-        return self.modals.image_info(token)
+        return self.modal_handlers.image_info(token)
 
     def captcha_ack(self, token: str) -> tuple[int, JSON]:
-        return self.modals.captcha_ack(token)
+        return self.modal_handlers.captcha_ack(token)
 
     def captcha_solve(self, captcha_hash: str, token: str) -> bool:
-        return self.modals.captcha_solve(captcha_hash, token)
+        return self.modal_handlers.captcha_solve(captcha_hash, token)
