@@ -97,7 +97,7 @@ def _simulated_accounts(options: StackOptions) -> tuple[Any, list[dict[str, Any]
                 "channel_id": acct.channel_id,
                 "guild_id": acct.guild_id,
                 "mode": mode,
-                "bot": "mj",
+                "bots": ["mj", "niji"],
                 "concurrency": 3,
             }
         )

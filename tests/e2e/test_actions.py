@@ -193,3 +193,26 @@ def test_describe_buttons_imagine_a_described_prompt_or_all_of_them(client: Clie
     assert len(client.http.get("/midjourney/history", params={"token": token}).json()["data"]) == (
         len(before["data"]) + 5
     )
+
+
+def test_niji_is_a_per_request_choice_on_the_same_accounts(client: Client) -> None:
+    """Every demo account offers both bots over its one gateway session; bot=niji needs no account of its own."""
+    token = client.token()
+    devices = client.http.get("/midjourney/get_devices", headers={"x-admin-key": ADMIN}).json()
+    assert all(set(d["bots"]) == {"mj", "niji"} for d in devices), devices
+    resp = client.http.get("/midjourney/imagine", params={"token": token, "prompt": "a fox in snow", "bot": "niji"})
+    assert resp.status_code == 200, resp.text
+    grid = client.wait_job(token, resp.json()["id"])
+    assert grid["status"] == "succeeded" and grid["bot"] == "niji", grid
+    single = client.wait_job(token, _press(client, token, grid["id"], "U1"))
+    assert single["status"] == "succeeded" and single["bot"] == "niji"
+    vary = client.wait_job(token, _press(client, token, single["id"], "Vary (Strong)"))
+    assert vary["status"] == "succeeded" and vary["bot"] == "niji"
+    account = devices[0]["device"]
+    resp = client.http.get(
+        "/midjourney/switch",
+        params={"type": "settings", "account": account, "bot": "niji"},
+        headers={"x-admin-key": ADMIN},
+    )
+    assert resp.status_code == 200 and resp.json()["status"] == "succeeded", resp.text
+    assert "remix" in resp.json()["result"]

@@ -156,7 +156,11 @@ class AccountConfig(BaseModel):
     channel_id: str
     guild_id: str | None = None
     mode: Mode = Mode.FAST
-    bot: Bot = Bot.MJ
+    bots: list[Bot] = Field(
+        default_factory=lambda: [Bot.MJ, Bot.NIJI],
+        min_length=1,
+        description="The bots this account offers (every bot present in its channel, by default)",
+    )
     concurrency: int = Field(default=3, ge=1, le=12)
     proxy: str | None = None
     enabled: bool = True
@@ -169,12 +173,15 @@ class AccountConfig(BaseModel):
 
     def model_post_init(self, __context: Any) -> None:
         if not self.id:
-            self.id = f"{self.bot}-{self.channel_id}"
+            self.id = f"{self.bots[0]}-{self.channel_id}"
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> AccountConfig:
-        """Accept the original project's ``token_channels.json`` spelling (channel, pattern_type) as well."""
+        """Accept the original project's ``token_channels.json`` spelling (channel, pattern_type) as well, and the
+        single ``bot`` of earlier configurations (the account then offers only that bot)."""
         data = dict(raw)
+        if "bots" not in data and "bot" in data:
+            data["bots"] = [data.pop("bot")]
         if "channel_id" not in data and "channel" in data:
             data["channel_id"] = data.pop("channel")
         if "guild_id" not in data and "guild" in data:
@@ -190,7 +197,7 @@ class Account(BaseModel):
     id: str
     channel_id: str
     guild_id: str | None = None
-    bot: Bot = Bot.MJ
+    bots: list[Bot] = Field(default_factory=lambda: [Bot.MJ])
     mode: Mode = Mode.FAST
     concurrency: int = 3
     slots_used: int = 0
@@ -202,6 +209,10 @@ class Account(BaseModel):
     info: dict[str, Any] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)  # per bot: {"mj": {"remix": true, ...}}, from the bot
     updated_at: int = 0
+
+    def serves(self, bot: Bot) -> bool:
+        """One gateway session serves every bot present in the account's channel; the slots are shared."""
+        return bot in self.bots
 
     @property
     def free_slots(self) -> int:

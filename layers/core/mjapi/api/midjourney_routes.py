@@ -245,10 +245,11 @@ def switch(
     type: Annotated[str, Query(description="fast, relax, turbo, info, settings, or remix (toggles Remix mode)")],
     client_id: Annotated[str | None, Query(description="Channel id of the account")] = None,
     account: Annotated[str | None, Query(description="Account id (alternative to client_id)")] = None,
+    bot: Annotated[Bot | None, Query(description="Which bot to tell (settings are per bot); default the first")] = None,
 ) -> dict[str, Any]:
     ctx = _ctx()
     require_admin(ctx, _headers())
-    done = accounts.switch(ctx, command=type, account_id=account, channel_id=client_id)
+    done = accounts.switch(ctx, command=type, account_id=account, channel_id=client_id, bot=bot)
     return {
         "code": 200 if done.status.value == "succeeded" else 202,
         "id": done.id,

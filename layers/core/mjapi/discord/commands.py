@@ -24,7 +24,11 @@ class CommandRef:
 
 
 class CommandNotFound(LookupError):
-    pass
+    """``application_absent``: the application has no command at all here (its bot is not in the channel)."""
+
+    def __init__(self, message: str, *, application_absent: bool = False) -> None:
+        super().__init__(message)
+        self.application_absent = application_absent
 
 
 class CommandCatalog:
@@ -57,7 +61,9 @@ class CommandCatalog:
                 self._entries[scope] = entry
         ref = entry[1].get(name)
         if ref is None:
-            raise CommandNotFound(f"/{name} is not available for application {application_id} here")
+            raise CommandNotFound(
+                f"/{name} is not available for application {application_id} here", application_absent=not entry[1]
+            )
         return ref
 
     def invalidate(self, application_id: str, guild_id: str | None, channel_id: str) -> None:

@@ -153,14 +153,14 @@ def show(
     if not _JOB_HASH.fullmatch(wanted):
         raise bad_request("invalid_job_hash", "job_hash must be a Midjourney job id (a UUID).")
     account = _show_account(ctx, wanted, account_id, bot)
-    job = new_job(JobKind.SHOW, token, bot=account.bot, account_id=account.id, options={"job_hash": wanted})
+    job = new_job(JobKind.SHOW, token, bot=bot, account_id=account.id, options={"job_hash": wanted})
     return submit(ctx, job, charge=False)
 
 
 def _show_account(ctx: Context, job_hash: str, account_id: str | None, bot: Bot) -> Account:
     if account_id:
         account = get_account(ctx.table, account_id)
-        if account is None:
+        if account is None or not account.serves(bot):
             raise not_found("account")
         return account
     known_id = ctx.jobs.resolve_ref("hash", job_hash)
@@ -169,7 +169,7 @@ def _show_account(ctx: Context, job_hash: str, account_id: str | None, bot: Bot)
         account = get_account(ctx.table, known.account_id)
         if account is not None:
             return account
-    usable = [a for a in list_accounts(ctx.table, max_age=1.0) if a.usable and a.bot == bot]
+    usable = [a for a in list_accounts(ctx.table, max_age=1.0) if a.usable and a.serves(bot)]
     if not usable:
         raise ApiError(503, "no_account", f"No usable {bot.value} account can run /show now.")
     return random.choice(usable)  # spreading load, not security

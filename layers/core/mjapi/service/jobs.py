@@ -14,7 +14,7 @@ from mjapi.service.errors import ApiError
 from mjapi.service.scheduler import has_candidates, rank_accounts
 from mjapi.service.submitter import SubmitFailure
 from mjapi.store import keys
-from mjapi.store.accounts import get_account, list_accounts, set_health
+from mjapi.store.accounts import drop_bot, get_account, list_accounts, set_health
 from mjapi.store.jobs import QueueFull, SlotTaken, TokenRejected
 from mjapi.store.table import ConditionFailed
 
@@ -114,6 +114,8 @@ def send(ctx: Context, job: Job, account: Account) -> Job:
             raise SubmitFailure("submit_error", "The job could not be sent to Discord.") from exc
     except SubmitFailure as failure:
         logger.warning("job %s could not be sent on %s: %s", job.id, account.id, failure.code)
+        if failure.missing_bot:
+            drop_bot(ctx.table, account.id, job.bot.value)
         if failure.account_fault:
             health = Health.BAD_TOKEN if failure.code == "account_unauthorized" else Health.DISABLED
             set_health(ctx.table, account.id, health, failure.message)

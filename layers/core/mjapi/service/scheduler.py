@@ -21,7 +21,7 @@ def rank_accounts(
     """
     rng = rng or random.Random()
     eligible = [
-        a for a in accounts if a.usable and a.bot == bot and (mode is None or a.mode == mode) and a.free_slots > 0
+        a for a in accounts if a.usable and a.serves(bot) and (mode is None or a.mode == mode) and a.free_slots > 0
     ]
     rng.shuffle(eligible)
     return sorted(eligible, key=lambda a: -a.free_slots)
@@ -29,4 +29,4 @@ def rank_accounts(
 
 def has_candidates(accounts: Sequence[Account], *, bot: Bot, mode: Mode | None) -> bool:
     """Whether any enabled account could ever serve this bot/mode (healthy or not): otherwise queuing is pointless."""
-    return any(a.enabled and a.bot == bot and (mode is None or a.mode == mode) for a in accounts)
+    return any(a.enabled and a.serves(bot) and (mode is None or a.mode == mode) for a in accounts)

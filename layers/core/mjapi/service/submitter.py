@@ -27,6 +27,7 @@ class SubmitFailure(Exception):
     code: str
     message: str
     account_fault: bool = False
+    missing_bot: bool = False  # the job's bot is absent from the account's channel: stop offering it there
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
@@ -91,6 +92,9 @@ class Submitter:
         except DiscordError as exc:
             raise _failure(exc) from exc
         except CommandNotFound as exc:
+            if exc.application_absent:
+                message = f"The {job.bot.value} bot is not in the account's channel."
+                raise SubmitFailure("bot_unavailable", message, missing_bot=True) from exc
             raise SubmitFailure("command_unavailable", str(exc), account_fault=True) from exc
 
     def send_form(self, job: Job, account: Account, config: AccountConfig, form: FormInput) -> None:

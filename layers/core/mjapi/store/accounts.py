@@ -21,7 +21,7 @@ def sync_accounts(table: Table, configs: Iterable[AccountConfig]) -> None:
         table.update(
             keys.account_pk(cfg.id),
             keys.ACCOUNT_SK,
-            "SET id = :id, channel_id = :channel, guild_id = :guild, bot = :bot, concurrency = :conc, "
+            "SET id = :id, channel_id = :channel, guild_id = :guild, bots = :bots, concurrency = :conc, "
             "enabled = :enabled, updated_at = :now, gsi1pk = :gsi, gsi1sk = :id, "
             "#mode = if_not_exists(#mode, :mode), slots_used = if_not_exists(slots_used, :zero), "
             "health = if_not_exists(health, :ok)",
@@ -30,7 +30,7 @@ def sync_accounts(table: Table, configs: Iterable[AccountConfig]) -> None:
                 ":id": cfg.id,
                 ":channel": cfg.channel_id,
                 ":guild": cfg.guild_id or "",
-                ":bot": cfg.bot.value,
+                ":bots": [bot.value for bot in cfg.bots],
                 ":conc": cfg.concurrency,
                 ":enabled": cfg.enabled,
                 ":now": now,
@@ -46,6 +46,8 @@ def _to_account(item: dict[str, Any]) -> Account:
     data = dict(item)
     if data.get("guild_id") == "":
         data["guild_id"] = None
+    if "bots" not in data and "bot" in data:  # an item written before accounts served several bots
+        data["bots"] = [data["bot"]]
     for document in ("info", "settings"):
         if isinstance(data.get(document), str):
             data[document] = json.loads(data[document])
@@ -76,8 +78,12 @@ def list_accounts(table: Table, *, max_age: float = 0.0) -> list[Account]:
 
 
 def reserve_slot_operation(account_id: str, *, bot: str, mode: str | None) -> dict[str, object]:
-    """Transaction step taking one slot; fails if the account is full, unhealthy, disabled or of another bot/mode."""
-    condition = "slots_used < concurrency AND health = :ok AND enabled = :true AND bot = :bot AND session_id > :nothing"
+    """Transaction step taking one slot; fails if the account is full, unhealthy, disabled, without that bot, or in
+    another mode."""
+    condition = (
+        "slots_used < concurrency AND health = :ok AND enabled = :true AND contains(bots, :bot) "
+        "AND session_id > :nothing"
+    )
     vals: dict[str, object] = {
         ":one": 1,
         ":ok": Health.OK.value,
@@ -157,6 +163,25 @@ def set_info(table: Table, account_id: str, info: dict[str, Any]) -> None:
         condition="attribute_exists(pk)",
         vals={":i": json.dumps(info, separators=(",", ":")), ":now": now_ms()},
     )
+
+
+def drop_bot(table: Table, account_id: str, bot: str) -> None:
+    """Stop offering ``bot`` on the account (its bot is not in the channel); an account left with none is disabled."""
+    item = table.get(keys.account_pk(account_id), keys.ACCOUNT_SK)
+    if item is None:
+        return
+    bots = [b for b in _to_account(item).bots if b.value != bot]
+    if not bots:
+        set_health(table, account_id, Health.DISABLED, f"the {bot} bot is not in the channel")
+        return
+    table.update(
+        keys.account_pk(account_id),
+        keys.ACCOUNT_SK,
+        "SET bots = :bots",
+        condition="attribute_exists(pk)",
+        vals={":bots": [b.value for b in bots]},
+    )
+    _recent.pop(table.name, None)  # this process stops routing that bot here at once
 
 
 def set_settings(table: Table, account_id: str, bot: str, settings: dict[str, Any]) -> None:

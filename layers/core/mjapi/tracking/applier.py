@@ -523,7 +523,7 @@ class EventApplier:
                     Job(
                         id=self._new_job_id(),
                         kind=JobKind.SWITCH,
-                        bot=account.bot,
+                        bot=job.bot if job is not None else account.bots[0],
                         account_id=account_id,
                         options={"command": "relax"},
                         created_at=now,
