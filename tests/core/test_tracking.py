@@ -405,3 +405,18 @@ def test_captcha_page_instead_of_a_result_takes_the_account_out(world: World) ->
     assert account is not None and account.health == Health.CAPTCHA
     failed = world.get(job)
     assert failed.error is not None and failed.error.code == "account_captcha"
+
+
+def test_a_deferred_answer_reaches_its_job_through_the_loading_message(world: World) -> None:
+    """/info (like /settings, /describe, /shorten, /prefer) answers with an empty loading message carrying the nonce,
+    then edits that message, without a nonce, into the answer: the edit is matched by the message id."""
+    job = world.job("1240589160442351811", kind=JobKind.INFO, options={"command": "info"})
+    deferred = dispatches.fixture("info_deferred")["d"]
+    outcome = world.feed("MESSAGE_CREATE", deferred)
+    assert outcome.job_id == job.id and outcome.finished is None
+    assert world.get(job).status == JobStatus.WAITING
+    answer = dispatches.fixture("info_result")["d"]
+    assert answer["id"] == deferred["id"] and "nonce" not in answer
+    finished = world.feed("MESSAGE_UPDATE", answer)
+    assert finished.job_id == job.id and finished.finished == JobStatus.SUCCEEDED
+    assert world.get(job).info["subscription"].startswith("Pro")

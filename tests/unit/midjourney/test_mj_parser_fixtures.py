@@ -184,6 +184,13 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "buttons.0.action": ButtonAction.SHORTEN_IMAGINE,
         "buttons.5.action": ButtonAction.UNKNOWN,
     },
+    "info_deferred": {
+        "kind": "deferred",
+        "command": "info",
+        "correlation.nonce": "1240589160442351811",
+        "correlation.message_id": "1240589170193723473",
+        "correlation.ephemeral": True,
+    },
     "info_result": {
         "kind": "info",
         "info.subscription": "Pro (Active yearly, renews next on <t:1735689600>)",

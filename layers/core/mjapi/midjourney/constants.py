@@ -22,3 +22,5 @@ def bot_kind(application_or_author_id: str | None) -> Literal["mj", "niji"] | No
 
 #: Discord message flag: ephemeral (only the invoking user sees it).
 EPHEMERAL_FLAG: Final = 64
+#: Discord message flag: a deferred reply still loading ("… is thinking"); cleared when the bot edits in the answer.
+LOADING_FLAG: Final = 128

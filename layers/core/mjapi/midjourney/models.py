@@ -316,6 +316,14 @@ class IframeModalCreated(_Event):
     purpose: Literal["inpaint", "captcha", "unknown"] = "unknown"
 
 
+class Deferred(_Event):
+    """A deferred reply's loading message ("… is thinking", flags 128): empty, with the interaction's nonce. The bot
+    later edits the same message (MESSAGE_UPDATE, no nonce) into the real answer, so its id is what to remember."""
+
+    kind: Literal["deferred"] = "deferred"
+    command: str | None = Field(None, description="the interaction's name, e.g. info, settings, prefer remix")
+
+
 class MessageDeleted(_Event):
     """MESSAGE_DELETE: Midjourney deletes the progress message when the result is posted."""
 
@@ -350,6 +358,7 @@ Event = Annotated[
     | InteractionFailed
     | ModalCreated
     | IframeModalCreated
+    | Deferred
     | MessageDeleted
     | Unrecognized,
     Field(discriminator="kind"),

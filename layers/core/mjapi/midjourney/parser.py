@@ -15,13 +15,14 @@ from typing import Any
 from mjapi.midjourney import content as lines
 from mjapi.midjourney._json import as_int, as_list, as_map, as_str, as_text, walk_components
 from mjapi.midjourney.actions import NOISE_ACTIONS, ButtonAction, JobAction
-from mjapi.midjourney.constants import DEFAULT_BOT_IDS, bot_kind
+from mjapi.midjourney.constants import DEFAULT_BOT_IDS, LOADING_FLAG, bot_kind
 from mjapi.midjourney.custom_ids import parse_custom_id, parse_modal_id
 from mjapi.midjourney.embeds import footer_prompt, numbered_prompts, parse_info
 from mjapi.midjourney.hashes import hash_from_custom_id, hash_from_url
 from mjapi.midjourney.models import (
     Button,
     Correlation,
+    Deferred,
     DescribeResult,
     Event,
     IframeModalCreated,
@@ -319,6 +320,8 @@ def _message(source: str, message: object, bot_ids: frozenset[str]) -> Event:
     user_id = corr.user_id or (job_line.user_id if job_line else None)
     corr = corr.model_copy(update={"job_hash": job_hash, "user_id": user_id})
     ctx = _Ctx(corr=corr, msg=msg, text=text, buttons=buttons, selects=tuple(selects), images=images)
+    if corr.flags & LOADING_FLAG and not text.strip() and not as_list(msg.get("embeds")):
+        return Deferred(correlation=corr, command=corr.interaction_name)
     for recognise in (_seed, _embed_event, _settings, _content_reply):
         event = recognise(ctx)
         if event is not None:

@@ -15,6 +15,7 @@ from mjapi.midjourney.actions import NOISE_ACTIONS, ButtonAction, JobAction, Mod
 from mjapi.midjourney.custom_ids import parse_custom_id
 from mjapi.midjourney.models import (
     AccountInfo,
+    Deferred,
     DescribeResult,
     Event,
     IframeModalCreated,
@@ -144,6 +145,7 @@ class EventApplier:
             SeedResult: self._seed,
             ModalCreated: self._modal,
             IframeModalCreated: self._modal,
+            Deferred: self._deferred,
             MessageDeleted: _nothing,
             Unrecognized: self._bind_only,
         }
@@ -245,6 +247,15 @@ class EventApplier:
         if job is None:
             return Outcome()
         self._bind(job, corr.message_id)
+        return Outcome(job_id=job.id)
+
+    def _deferred(self, _account_id: str, event: Deferred) -> Outcome:
+        """A deferred reply's loading message: learn its id from the nonce, because the answer arrives as an edit of
+        that message without one."""
+        job = self.correlator.by_keys(event.correlation)
+        if job is None:
+            return Outcome()
+        self._bind(job, event.correlation.message_id)
         return Outcome(job_id=job.id)
 
     def _started(self, account_id: str, event: JobStarted) -> Outcome:
