@@ -126,11 +126,6 @@ class GatewayConnection:
         self._done.set()
         self._inputs.put_nowait(_Tick())
 
-    async def drop(self) -> None:
-        """Abort the socket without a close frame (fault injection and tests)."""
-        if self._ws is not None:
-            self._ws.transport.abort()
-
     def _feed(self, item: _Input) -> list[Action]:
         now = self._clock()
         if isinstance(item, _Opened):

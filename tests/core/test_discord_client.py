@@ -60,11 +60,11 @@ def _png() -> bytes:
 
 def test_identity_and_gateway_discovery(sim: SimulatorThread, account: Any) -> None:
     with _rest(sim, account.token) as rest:
-        me = rest.me()
+        me = rest.request("GET", "/users/@me").json()
         assert me["id"] == account.user_id
         assert rest.gateway_url().startswith("ws://")
     with _rest(sim, "not-a-token") as rest, pytest.raises(DiscordError) as caught:
-        rest.me()
+        rest.request("GET", "/users/@me")
     assert caught.value.unauthorized
     assert "not-a-token" not in str(caught.value)
 
@@ -149,7 +149,10 @@ def test_upload_returns_a_usable_filename(sim: SimulatorThread, account: Any) ->
     with _rest(sim, account.token) as rest:
         upload = rest.upload(account.channel_id, "tiny.png", _png(), "image/png")
         assert upload.uploaded_filename.endswith("tiny.png")
-        message = rest.send_message(account.channel_id, uploads=[upload])
+        attachment = {"id": "0", "filename": upload.filename, "uploaded_filename": upload.uploaded_filename}
+        message = rest.request(
+            "POST", f"/channels/{account.channel_id}/messages", json={"content": "", "attachments": [attachment]}
+        ).json()
     url = message["attachments"][0]["url"]
     assert "ex=" in url and "hm=" in url
 
@@ -158,7 +161,7 @@ def test_429_waits_retry_after_then_succeeds(sim: SimulatorThread, account: Any)
     sleeps = SleepRecorder()
     sim.fail_requests(count=2, status=429, route="/users/@me", retry_after=0.75, account=account)
     with _rest(sim, account.token, sleeps) as rest:
-        assert rest.me()["id"] == account.user_id
+        assert rest.request("GET", "/users/@me").json()["id"] == account.user_id
     assert sleeps.waits == [0.75, 0.75]
 
 
@@ -166,11 +169,11 @@ def test_5xx_is_retried_with_backoff_and_then_given_up(sim: SimulatorThread, acc
     sleeps = SleepRecorder()
     sim.fail_requests(count=1, status=502, route="/users/@me", account=account)
     with _rest(sim, account.token, sleeps) as rest:
-        assert rest.me()["id"] == account.user_id
+        assert rest.request("GET", "/users/@me").json()["id"] == account.user_id
         assert len(sleeps.waits) == 1
         sim.fail_requests(count=10, status=500, route="/users/@me", account=account)
         with pytest.raises(DiscordError) as caught:
-            rest.me()
+            rest.request("GET", "/users/@me")
     assert caught.value.status == 500
     sim.clear_faults()
 

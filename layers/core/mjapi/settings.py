@@ -42,7 +42,6 @@ class Settings(BaseSettings):
     max_prompt_length: int = 4000
     max_upload_bytes: int = 8 * 1024 * 1024
     switch_wait_seconds: float = 8.0
-    history_page_size: int = 50
 
 
 @lru_cache(maxsize=1)

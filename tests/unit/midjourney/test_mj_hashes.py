@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mjapi.midjourney.hashes import hash_from_custom_id, hash_from_text, hash_from_url, is_job_hash
+from mjapi.midjourney.hashes import hash_from_custom_id, hash_from_url, is_job_hash
 
 H = "350fb24a-dd72-45f2-ade8-048379a2ed5a"
 OTHER = "b56ca21a-1b2c-4d5e-8f90-0123456789ab"
@@ -47,8 +47,6 @@ def test_hash_from_custom_id_and_text() -> None:
     assert hash_from_custom_id(f"MJ::Outpaint::50::1::{H}::SOLO") == H
     assert hash_from_custom_id("MJ::Job::PicReader::1") is None
     assert hash_from_custom_id(None) is None
-    assert hash_from_text(f"[(Open on website)](<https://midjourney.com/jobs/{H}>)") == H
-    assert hash_from_text("no id here") is None
 
 
 def test_is_job_hash() -> None:

@@ -1,4 +1,4 @@
-"""Prompt normalisation, splitting, parameter validation and expected sizes."""
+"""Prompt normalisation, splitting and parameter validation."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from mjapi.midjourney.prompt import (
     normalize_prompt,
     split_prompt,
 )
-from mjapi.midjourney.sizes import aspect_matches, grid_size, output_size, reduce_ratio
 
 
 def test_normalize() -> None:
@@ -132,32 +131,6 @@ def test_derived_fields() -> None:
     assert (result.requested_mode, result.niji, result.aspect_ratio) == ("turbo", True, (16, 9))
     plain = check_prompt("a cat")
     assert (plain.requested_mode, plain.niji, plain.aspect_ratio) == (None, False, (1, 1))
-
-
-def test_sizes() -> None:
-    assert output_size() == (1024, 1024)
-    assert output_size(16, 9) == (1456, 816)
-    assert output_size(9, 16) == (816, 1456)
-    assert output_size(2, 3) == (896, 1344)
-    assert output_size(32, 18) == (1456, 816)
-    assert grid_size(2, 3) == (1792, 2688)
-    wide = output_size(21, 9)
-    assert wide[0] % 16 == 0 and wide[1] % 16 == 0
-    assert aspect_matches(*wide, 21, 9)
-    assert aspect_matches(1456, 816, 16, 9)
-    assert not aspect_matches(1024, 1024, 16, 9)
-    assert not aspect_matches(0, 10, 1, 1)
-    assert reduce_ratio(4, 2) == (2, 1)
-    with pytest.raises(ValueError):
-        reduce_ratio(0, 1)
-
-
-@given(st.integers(1, 500), st.integers(1, 500))
-def test_output_size_keeps_the_shape(w: int, h: int) -> None:
-    width, height = output_size(w, h)
-    assert width >= 16 and height >= 16
-    if 1 / 4 <= w / h <= 4:
-        assert aspect_matches(width, height, w, h, tolerance=0.06)
 
 
 _WORDS = st.sampled_from(

@@ -66,10 +66,6 @@ class CommandCatalog:
             )
         return ref
 
-    def invalidate(self, application_id: str, guild_id: str | None, channel_id: str) -> None:
-        with self._lock:
-            self._entries.pop((application_id, guild_id or f"channel:{channel_id}"), None)
-
     @staticmethod
     def _fetch(
         rest: DiscordRest, *, application_id: str, guild_id: str | None, channel_id: str, name: str

@@ -72,7 +72,6 @@ class DiscordRest:
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._token = token
         self._base = base_url.rstrip("/")
         self._max_retries = max_retries
         self._sleep = sleep
@@ -130,9 +129,6 @@ class DiscordRest:
 
     # -- endpoints -----------------------------------------------------------------------------------------------
 
-    def me(self) -> dict[str, Any]:
-        return dict(self.request("GET", "/users/@me").json())
-
     def gateway_url(self) -> str:
         return str(self.request("GET", "/gateway").json()["url"])
 
@@ -177,14 +173,6 @@ class DiscordRest:
         if resp.status_code >= 400:
             raise DiscordError(resp.status_code, None, "attachment upload was refused")
         return Upload(filename=filename, uploaded_filename=str(slot["upload_filename"]))
-
-    def send_message(self, channel_id: str, content: str = "", uploads: Sequence[Upload] = ()) -> dict[str, Any]:
-        attachments = [
-            {"id": str(n), "filename": u.filename, "uploaded_filename": u.uploaded_filename}
-            for n, u in enumerate(uploads)
-        ]
-        body = {"content": content, "channel_id": channel_id, "type": 0, "sticker_ids": [], "attachments": attachments}
-        return dict(self.request("POST", f"/channels/{channel_id}/messages", json=body).json())
 
     def add_reaction(self, channel_id: str, message_id: str, emoji: str) -> None:
         """``PUT .../reactions/{emoji}/@me`` as this account (✉️ on a Midjourney job message asks the bot for its

@@ -59,11 +59,3 @@ def hash_from_custom_id(custom_id: object) -> str | None:
         if is_job_hash(part):
             return part.lower()
     return None
-
-
-def hash_from_text(text: object) -> str | None:
-    """First job UUID in free text, e.g. the ``https://midjourney.com/jobs/<uuid>`` link some contents carry."""
-    if not isinstance(text, str):
-        return None
-    found = UUID_RE.search(text)
-    return found.group(0).lower() if found else None

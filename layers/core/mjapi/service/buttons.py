@@ -8,6 +8,7 @@ import binascii
 from mjapi.images import InvalidImage, inspect_image, store_image
 from mjapi.midjourney.actions import ButtonAction, Opens
 from mjapi.midjourney.custom_ids import CustomId, parse_custom_id
+from mjapi.midjourney.prompt import MAX_MODAL_PROMPT_LENGTH
 from mjapi.models import ApiToken, Button, Job, JobStatus
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError, bad_request
@@ -53,7 +54,7 @@ def _inputs(ctx: Context, pressed: CustomId, prompt: str | None, mask: str | Non
     if prompt is not None and prompt.strip():
         if spec.opens is Opens.NOTHING:
             raise bad_request("prompt_not_accepted", f"The {spec.action.value} button takes no prompt.")
-        options["prompt"] = check_prompt_or_400(ctx, prompt).normalized
+        options["prompt"] = check_prompt_or_400(ctx, prompt, max_length=MAX_MODAL_PROMPT_LENGTH).normalized
     if spec.action is ButtonAction.VARY_REGION:
         if not mask:
             raise bad_request("mask_required", "Vary (Region) needs 'mask': a PNG whose white area is repainted.")

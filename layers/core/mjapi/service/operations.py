@@ -13,9 +13,10 @@ from mjapi.service.jobs import new_job as _new_job
 from mjapi.service.jobs import submit
 
 
-def check_prompt_or_400(ctx: Context, prompt: str | None) -> PromptCheck:
+def check_prompt_or_400(ctx: Context, prompt: str | None, *, max_length: int | None = None) -> PromptCheck:
     """Reject prompts the bot would certainly refuse before spending a job on them (the 4xx names the problem)."""
-    check = check_prompt(prompt or "", max_length=ctx.settings.max_prompt_length)
+    limit = ctx.settings.max_prompt_length if max_length is None else min(max_length, ctx.settings.max_prompt_length)
+    check = check_prompt(prompt or "", max_length=limit)
     if check.ok:
         return check
     first = check.errors[0]

@@ -97,9 +97,6 @@ class Table:
             _raise_condition(exc)
         return from_item(resp.get("Attributes", {}))
 
-    def delete(self, pk: str, sk: str) -> None:
-        self._client.delete_item(TableName=self.name, Key=to_item({"pk": pk, "sk": sk}))
-
     def query(
         self,
         key_condition: str,
