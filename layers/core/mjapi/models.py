@@ -132,6 +132,7 @@ class Job(BaseModel):
     notice: str | None = None  # the bot's latest non-fatal notice, e.g. "job_queued" (Midjourney's own queue)
     notify_hook: str | None = None
     state: str | None = None
+    api: str = "midjourney"  # the API face that submitted it ("midjourney" or "mj"): its webhooks take that shape
     created_at: int = 0  # epoch milliseconds
     updated_at: int = 0
     submitted_at: int | None = None
