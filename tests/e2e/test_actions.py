@@ -7,6 +7,7 @@ import base64
 import io
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from tests.e2e.conftest import ADMIN, Client
@@ -34,8 +35,8 @@ def _press(client: Client, token: str, job_id: str, action: str, **extra: Any) -
     return str(resp.json()["action_job_id"])
 
 
-def _imagine(client: Client, token: str, prompt: str) -> dict[str, Any]:
-    resp = client.http.get("/midjourney/imagine", params={"token": token, "prompt": prompt})
+def _imagine(client: Client, token: str, prompt: str, bot: str = "mj") -> dict[str, Any]:
+    resp = client.http.get("/midjourney/imagine", params={"token": token, "prompt": prompt, "bot": bot})
     assert resp.status_code == 200, resp.text
     done = client.wait_job(token, resp.json()["id"])
     assert done["status"] == "succeeded", done
@@ -47,11 +48,13 @@ def _buttons(job: dict[str, Any]) -> dict[str, str]:
     return {b["label"]: b["id"] for row in job["images"][0]["actions"] for b in row}
 
 
-def _remix(client: Client, account: str, wanted: bool) -> None:
-    """Toggle /prefer remix on the account until it is as wanted (the bot's reply says which way it went)."""
+def _remix(client: Client, account: str, wanted: bool, bot: str = "mj") -> None:
+    """Toggle /prefer remix on the account's bot until it is as wanted (the bot's reply says which way it went)."""
     for _ in range(2):
         resp = client.http.get(
-            "/midjourney/switch", params={"type": "remix", "account": account}, headers={"x-admin-key": ADMIN}
+            "/midjourney/switch",
+            params={"type": "remix", "account": account, "bot": bot},
+            headers={"x-admin-key": ADMIN},
         )
         assert resp.status_code == 200, resp.text
         body = resp.json()
@@ -116,17 +119,18 @@ def test_v5_upscales_and_reroll(client: Client) -> None:
     assert reroll["status"] == "succeeded" and reroll["images"][0]["upscaled"] is False
 
 
-def test_forms_with_remix_on_use_the_callers_prompt_or_the_jobs(client: Client) -> None:
+@pytest.mark.parametrize(("bot", "version"), [("mj", "--v 6.1"), ("niji", "--niji 6")])
+def test_forms_with_remix_on_use_the_callers_prompt_or_the_jobs(client: Client, bot: str, version: str) -> None:
     token = client.token()
     devices = client.http.get("/midjourney/get_devices", headers={"x-admin-key": ADMIN}).json()
     account = devices[0]["device"]
-    _remix(client, account, True)
+    _remix(client, account, True, bot)
     try:
-        grid = _imagine(client, token, "a glass teapot --v 6.1")
+        grid = _imagine(client, token, f"a glass teapot {version}", bot)
         assert grid["images"][0]["id"]
-        remixed = client.wait_job(token, _press(client, token, grid["id"], "V1", prompt="a copper teapot --v 6.1"))
+        remixed = client.wait_job(token, _press(client, token, grid["id"], "V1", prompt=f"a copper teapot {version}"))
         plain = client.wait_job(token, _press(client, token, grid["id"], "V2"))
-        reroll = client.wait_job(token, _press(client, token, grid["id"], "🔄", prompt="a glass kettle --v 6.1"))
+        reroll = client.wait_job(token, _press(client, token, grid["id"], "🔄", prompt=f"a glass kettle {version}"))
         assert [j["status"] for j in (remixed, plain, reroll)] == ["succeeded"] * 3, (remixed, plain, reroll)
         assert "copper" in remixed["final_prompt"]
         assert "glass teapot" in plain["final_prompt"]
@@ -134,8 +138,9 @@ def test_forms_with_remix_on_use_the_callers_prompt_or_the_jobs(client: Client) 
         single = client.wait_job(token, _press(client, token, grid["id"], "U3"))
         pan = client.wait_job(token, _press(client, token, single["id"], "⬇️", prompt="a glass teapot on a table"))
         assert pan["status"] == "succeeded" and "table" in pan["final_prompt"]
+        assert {j["bot"] for j in (remixed, plain, reroll, single, pan)} == {bot}
     finally:
-        _remix(client, account, False)
+        _remix(client, account, False, bot)
 
 
 def test_bad_inputs_are_clear_4xx(client: Client) -> None:
