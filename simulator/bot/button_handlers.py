@@ -1,51 +1,121 @@
 """What the bots do when a button is clicked or a select menu used (job buttons, describe/shorten, settings,
-captcha and notice acknowledgements)."""
+captcha and notice acknowledgements).
+
+Clicks are routed by the action the custom_id parses to (`mjapi.midjourney.custom_ids.parse_custom_id`, the action
+table's grammar). Discord has already checked that the custom_id is one of the clicked message's components; the
+checks below only keep what the table's grammar admits but the real bot never draws (U5, a reroll with index 1...).
+"""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 
+from mjapi.midjourney.actions import ButtonAction, ModalKind
+from mjapi.midjourney.custom_ids import CustomId, parse_custom_id
 from simulator import constants as C
 from simulator.bot import ui
-from simulator.bot.handler_base import ButtonHandler, H, HandlerBase, default_version
-from simulator.bot.types import Ctx
+from simulator.bot.handler_base import ButtonHandler, HandlerBase, default_version
+from simulator.bot.types import BotServices, Ctx
 from simulator.images import outpaint_ratio
 from simulator.state import BotSettings, Job
 
+NOT_AVAILABLE = "This button is not available in the simulator."
+
+
+def _index_in(low: int, high: int) -> Callable[[CustomId], bool]:
+    return lambda cid: cid.index is not None and low <= cid.index <= high
+
+
+def _under_single_image(cid: CustomId) -> bool:
+    """Buttons under one image carry index 1 and the ::SOLO suffix."""
+    return cid.index == 1 and cid.solo
+
+
+def _v5_upscale(cid: CustomId) -> bool:
+    return _under_single_image(cid) and cid.model == "v5"  # 2x/4x exist only under 5.x images
+
+
+# What the bots draw, where the grammar admits more; actions missing here need nothing beyond the grammar.
+_DRAWN: dict[ButtonAction, Callable[[CustomId], bool]] = {
+    ButtonAction.UPSAMPLE: lambda cid: _index_in(1, 4)(cid) and not cid.solo,
+    ButtonAction.VARIATION: _index_in(1, 4),
+    ButtonAction.REROLL: lambda cid: cid.index == 0 and cid.solo,
+    ButtonAction.UPSCALE_SUBTLE: _under_single_image,
+    ButtonAction.UPSCALE_CREATIVE: _under_single_image,
+    ButtonAction.UPSCALE_2X: _v5_upscale,
+    ButtonAction.UPSCALE_4X: _v5_upscale,
+    ButtonAction.VARY_SUBTLE: _under_single_image,
+    ButtonAction.VARY_STRONG: _under_single_image,
+    ButtonAction.VARY_REGION: _under_single_image,
+    ButtonAction.ZOOM_OUT: lambda cid: _under_single_image(cid) and cid.outpaint_percent in dict(ui.ZOOM_OUT_PERCENTS),
+    ButtonAction.MAKE_SQUARE: _under_single_image,
+    ButtonAction.PAN: _under_single_image,
+    ButtonAction.DESCRIBE_IMAGINE: _index_in(1, ui.DESCRIBE_PROMPTS),
+    ButtonAction.SHORTEN_IMAGINE: _index_in(1, ui.SHORTEN_PROMPTS),
+}
+
+
+def drawn_by_the_bot(cid: CustomId) -> bool:
+    """Whether the bot ever draws a button with this parsed custom_id (a stricter test than the grammar's)."""
+    drawn = _DRAWN.get(cid.action)
+    return drawn is None or drawn(cid)
+
 
 class ButtonHandlers(HandlerBase):
-    def table(self) -> list[tuple[re.Pattern[str], ButtonHandler]]:
-        """custom_id patterns and their handlers; the first match wins."""
-        outpaint = "|".join((ui.ZOOM_OUT_2X, ui.ZOOM_OUT_1_5X, ui.MAKE_SQUARE))
-        return [
-            (re.compile(rf"^MJ::JOB::upsample::([1-4])::{H}$"), self.upsample),
-            (re.compile(rf"^MJ::JOB::variation::([1-4])::{H}(?:::SOLO)?$"), self.variation),
-            (re.compile(rf"^MJ::JOB::reroll::0::{H}::SOLO$"), self.reroll),
-            (re.compile(rf"^MJ::JOB::(low|high)_variation::1::{H}::SOLO$"), self.vary),
-            (
-                re.compile(rf"^MJ::JOB::upsample_(v5_2x|v5_4x|v\d+(?:r\d)?_2x_(?:subtle|creative))::1::{H}::SOLO$"),
-                self.upscale,
-            ),
-            (re.compile(rf"^MJ::Inpaint::1::{H}::SOLO$"), self.inpaint),
-            (re.compile(f"^{ui.outpaint_id(f'({outpaint})', H)}$"), self.zoom),
-            (re.compile(rf"^MJ::CustomZoom::{H}$"), self.custom_zoom),
-            (re.compile(rf"^MJ::JOB::pan_(left|right|up|down)::1::{H}::SOLO$"), self.pan),
-            (re.compile(r"^MJ::Job::PicReader::([1-4]|all)$"), self.picreader),
-            (re.compile(r"^MJ::Picread::Retry$"), self.picread_retry),
-            (re.compile(r"^MJ::Job::PromptAnalyzer::([1-5])$"), self.prompt_analyzer),
-            (re.compile(r"^MJ::Job::PromptAnalyzerExtended$"), self.prompt_details),
-            (re.compile(r"^MJ::Settings::(.+)$"), self.settings_click),
-            (re.compile(r"^MJ::Captcha::(.+)$"), self.captcha_click),
-            (re.compile(r"^MJ::ModMessage::Ack::(.+)$"), self.mod_ack),
-            (re.compile(r"^MJ::Tos::Accept$"), self.tos_accept),
-        ]
+    def __init__(self, engine: BotServices) -> None:
+        super().__init__(engine)
+        self._table = self.table()
+
+    def table(self) -> dict[ButtonAction, ButtonHandler]:
+        """Handlers by the action a custom_id parses to."""
+        return {
+            ButtonAction.UPSAMPLE: self.upsample,
+            ButtonAction.VARIATION: self.variation,
+            ButtonAction.REROLL: self.reroll,
+            ButtonAction.VARY_SUBTLE: self.vary,
+            ButtonAction.VARY_STRONG: self.vary,
+            ButtonAction.UPSCALE_SUBTLE: self.upscale,
+            ButtonAction.UPSCALE_CREATIVE: self.upscale,
+            ButtonAction.UPSCALE_2X: self.upscale,
+            ButtonAction.UPSCALE_4X: self.upscale,
+            ButtonAction.VARY_REGION: self.inpaint,
+            ButtonAction.ZOOM_OUT: self.zoom,
+            ButtonAction.MAKE_SQUARE: self.zoom,
+            ButtonAction.CUSTOM_ZOOM: self.custom_zoom,
+            ButtonAction.PAN: self.pan,
+            ButtonAction.DESCRIBE_IMAGINE: self.picreader,
+            ButtonAction.DESCRIBE_IMAGINE_ALL: self.picreader_all,
+            ButtonAction.DESCRIBE_RETRY: self.picread_retry,
+            ButtonAction.SHORTEN_IMAGINE: self.prompt_analyzer,
+            ButtonAction.SHORTEN_DETAILS: self.prompt_details,
+            ButtonAction.SETTING: self.settings_click,
+            ButtonAction.CAPTCHA: self.captcha_click,
+        }
+
+    def notice_handler(self, custom_id: str) -> ButtonHandler | None:
+        """The buttons of the bot's notices, which the action table does not know (they parse as UNKNOWN)."""
+        if custom_id == ui.TOS_ACCEPT:
+            return self.tos_accept
+        if custom_id.startswith(ui.MOD_MESSAGE_ACK):
+            return self.mod_ack
+        return None
+
+    async def click(self, ctx: Ctx) -> None:
+        """Route a click by its parsed action; what the bot does not draw gets a polite refusal."""
+        cid = parse_custom_id(ctx.custom_id)
+        unknown = cid.action is ButtonAction.UNKNOWN
+        handler = self.notice_handler(cid.raw) if unknown else self._table.get(cid.action)
+        if handler is None or not drawn_by_the_bot(cid):
+            self.e.reply(ctx, NOT_AVAILABLE)
+            return
+        await handler(ctx, cid)
 
     # ----- job buttons -----------------------------------------------------------------------------------------
     def _remix_on(self, ctx: Ctx) -> bool:
         return self.bot_settings(ctx).remix
 
-    async def upsample(self, ctx: Ctx, match: re.Match[str]) -> None:
-        index, job = int(match.group(1)), self.job_for(ctx, match.group(2))
+    async def upsample(self, ctx: Ctx, cid: CustomId) -> None:
+        index, job = cid.index or 1, self.job_for(ctx, cid.job_hash)
         if job is None or self.e.gate(ctx):
             return
         request = self.child(
@@ -64,18 +134,18 @@ class ButtonHandlers(HandlerBase):
         await self.e.sleep(1.0)
         await self.e.post_result(upsampled, None, ctx=ctx)
 
-    async def variation(self, ctx: Ctx, match: re.Match[str]) -> None:
-        index, job = int(match.group(1)), self.job_for(ctx, match.group(2))
+    async def variation(self, ctx: Ctx, cid: CustomId) -> None:
+        job = self.job_for(ctx, cid.job_hash)
         if job is None:
             return
         strong = self.bot_settings(ctx).high_variability
-        await self._variation(ctx, job, index, strong)
+        await self._variation(ctx, job, cid.index or 1, strong)
 
-    async def vary(self, ctx: Ctx, match: re.Match[str]) -> None:
-        job = self.job_for(ctx, match.group(2))
+    async def vary(self, ctx: Ctx, cid: CustomId) -> None:
+        job = self.job_for(ctx, cid.job_hash)
         if job is None:
             return
-        await self._variation(ctx, job, 1, match.group(1) == "high")
+        await self._variation(ctx, job, 1, cid.action is ButtonAction.VARY_STRONG)
 
     async def _variation(self, ctx: Ctx, job: Job, index: int, strong: bool) -> None:
         if self.e.gate(ctx):
@@ -83,44 +153,44 @@ class ButtonHandlers(HandlerBase):
         if self._remix_on(ctx):
             self.e.open_modal(
                 ctx,
-                kind="remix",
-                custom_id=f"MJ::RemixModal::{job.id}::{index}::{int(strong)}",
+                ModalKind.REMIX,
+                {"hash": job.id, "index": index, "strong": strong},
                 title="Remix Prompt",
+                label=f"New prompt for image #{index}",
+                value=job.prompt,
                 job=job,
-                extra={"index": index, "strong": strong},
-                inputs=[("MJ::RemixModal::new_prompt", f"New prompt for image #{index}", job.prompt)],
             )
             return
         label = f"Variations ({'Strong' if strong else 'Subtle'}) by"
         await self.e.submit(ctx, [self.child(job, "variation", label, index=index, parent_message=ctx.message)])
 
-    async def reroll(self, ctx: Ctx, match: re.Match[str]) -> None:
-        job = self.job_for(ctx, match.group(1))
+    async def reroll(self, ctx: Ctx, cid: CustomId) -> None:
+        job = self.job_for(ctx, cid.job_hash)
         if job is None or self.e.gate(ctx):
             return
         if self._remix_on(ctx):
             assert ctx.message is not None
             self.e.open_modal(
                 ctx,
-                kind="imagine",
-                custom_id=f"MJ::ImagineModal::{ctx.message.id}",
+                ModalKind.IMAGINE,
+                {"message_id": ctx.message.id},
                 title="Imagine This!",
+                label="Prompt",
+                value=job.prompt,
                 job=job,
-                inputs=[("MJ::ImagineModal::new_prompt", "Prompt", job.prompt)],
             )
             return
         await self.e.submit(ctx, [self.child(job, "reroll", "", palette_seed=None, parent_message=ctx.message)])
 
-    async def upscale(self, ctx: Ctx, match: re.Match[str]) -> None:
-        action, job = match.group(1), self.job_for(ctx, match.group(2))
+    async def upscale(self, ctx: Ctx, cid: CustomId) -> None:
+        job = self.job_for(ctx, cid.job_hash)
         if job is None or self.e.gate(ctx):
             return
-        if action.startswith("v5_"):
-            factor = 4 if action.endswith("4x") else 2
-            tag = f"({factor}x)"
-        else:
-            factor = 2
-            tag = "(Creative)" if action.endswith("creative") else "(Subtle)"
+        factor, tag = {
+            ButtonAction.UPSCALE_2X: (2, "(2x)"),
+            ButtonAction.UPSCALE_4X: (4, "(4x)"),
+            ButtonAction.UPSCALE_CREATIVE: (2, "(Creative)"),
+        }.get(cid.action, (2, "(Subtle)"))
         request = self.child(
             job,
             "upscale",
@@ -135,20 +205,20 @@ class ButtonHandlers(HandlerBase):
         )
         await self.e.submit(ctx, [request])
 
-    async def inpaint(self, ctx: Ctx, match: re.Match[str]) -> None:
-        job = self.job_for(ctx, match.group(1))
+    async def inpaint(self, ctx: Ctx, cid: CustomId) -> None:
+        job = self.job_for(ctx, cid.job_hash)
         if job is None or self.e.gate(ctx):
             return
         self.e.open_iframe(
             ctx, kind="inpaint", title="Vary Region", job=job, path="/inpaint/index.html?custom_id={custom_id}"
         )
 
-    async def zoom(self, ctx: Ctx, match: re.Match[str]) -> None:
+    async def zoom(self, ctx: Ctx, cid: CustomId) -> None:
         """Zoom Out 2x / 1.5x keep the canvas's ratio; Make Square outpaints it to 1:1. Both yield a grid."""
-        percent, job = match.group(1), self.job_for(ctx, match.group(2))
+        job = self.job_for(ctx, cid.job_hash)
         if job is None:
             return
-        if percent == ui.MAKE_SQUARE:
+        if cid.action is ButtonAction.MAKE_SQUARE:
             long_side, short_side = max(job.image.width, job.image.height), min(job.image.width, job.image.height)
             request = self.child(
                 job,
@@ -159,76 +229,85 @@ class ButtonHandlers(HandlerBase):
                 parent_message=ctx.message,
             )
         else:
-            factor = 2.0 if percent == ui.ZOOM_OUT_2X else 1.5
+            factor = cid.zoom_factor or 2.0  # 50 % -> 2x, 75 % -> 1.5x
             request = self.child(job, "zoom", "Zoom Out by", zoom=factor, parent_message=ctx.message)
         await self.e.submit(ctx, [request])
 
-    async def custom_zoom(self, ctx: Ctx, match: re.Match[str]) -> None:
-        job = self.job_for(ctx, match.group(1))
+    async def custom_zoom(self, ctx: Ctx, cid: CustomId) -> None:
+        job = self.job_for(ctx, cid.job_hash)
         if job is None or self.e.gate(ctx):
             return
         self.e.open_modal(
             ctx,
-            kind="zoom",
-            custom_id=f"MJ::OutpaintCustomZoomModal::{job.id}",
+            ModalKind.CUSTOM_ZOOM,
+            {"hash": job.id},
             title="Zoom Out",
+            label="Prompt",
+            value=f"{job.prompt} --zoom 2",
             job=job,
-            inputs=[("MJ::OutpaintCustomZoomModal::prompt", "Prompt", f"{job.prompt} --zoom 2")],
         )
 
-    async def pan(self, ctx: Ctx, match: re.Match[str]) -> None:
-        direction, job = match.group(1), self.job_for(ctx, match.group(2))
+    async def pan(self, ctx: Ctx, cid: CustomId) -> None:
+        direction, job = cid.direction or "left", self.job_for(ctx, cid.job_hash)
         if job is None or self.e.gate(ctx):
             return
         if self._remix_on(ctx):
             self.e.open_modal(
                 ctx,
-                kind="pan",
-                custom_id=f"MJ::PanModal::{direction}::{job.id}::1",
+                ModalKind.PAN,
+                {"direction": direction, "hash": job.id, "index": 1},
                 title="Pan",
+                label="Prompt",
+                value=job.prompt,
                 job=job,
-                extra={"direction": direction},
-                inputs=[("MJ::PanModal::prompt", "Prompt", job.prompt)],
             )
             return
         await self.e.submit(ctx, [self.pan_request(job, direction, job.prompt, ctx.message)])
 
     # ----- describe / shorten buttons ---------------------------------------------------------------------------------
-    async def picreader(self, ctx: Ctx, match: re.Match[str]) -> None:
-        record = ctx.message
-        assert record is not None
-        prompts: list[str] = record.extra.get("prompts", [])
-        if self.e.gate(ctx) or not prompts:
+    def _described(self, ctx: Ctx) -> list[str]:
+        """The prompts of the clicked /describe answer; empty when the bot refused (its notice is sent)."""
+        assert ctx.message is not None
+        prompts: list[str] = ctx.message.extra.get("prompts", [])
+        if self.e.gate(ctx):
+            return []
+        return prompts
+
+    async def picreader(self, ctx: Ctx, cid: CustomId) -> None:
+        prompts = self._described(ctx)
+        if not prompts:
             return
-        if match.group(1) == "all":
-            requests = []
-            for prompt in prompts:
-                parsed = self.parse(ctx, prompt)
-                if parsed is None:
-                    return
-                requests.append(self.request(parsed))
-            await self.e.submit(ctx, requests)
-            return
-        index = int(match.group(1))
+        index = cid.index or 1
         self.e.open_modal(
             ctx,
-            kind="picreader",
-            custom_id=f"MJ::Picreader::Modal::{index}",
+            ModalKind.PICREADER,
+            {"index": index},
             title="Imagine This!",
-            inputs=[("MJ::Picreader::Modal::PromptField", "Prompt", prompts[index - 1])],
+            label="Prompt",
+            value=prompts[index - 1],
         )
 
-    async def picread_retry(self, ctx: Ctx, match: re.Match[str]) -> None:
+    async def picreader_all(self, ctx: Ctx, cid: CustomId) -> None:
+        """🎉 imagines every described prompt: one job each."""
+        requests = []
+        for prompt in self._described(ctx):
+            parsed = self.parse(ctx, prompt)
+            if parsed is None:
+                return
+            requests.append(self.request(parsed))
+        if requests:
+            await self.e.submit(ctx, requests)
+
+    async def picread_retry(self, ctx: Ctx, cid: CustomId) -> None:
         record = ctx.message
         assert record is not None
         if self.e.gate(ctx) or "key" not in record.extra:
             return
-        message = self.e.thinking(ctx, ephemeral=False)
-        message.kind = "describe"
+        message = self.e.thinking(ctx, ephemeral=False, kind="describe")
         message.extra = {**record.extra, "retries": int(record.extra.get("retries", 0)) + 1}
         await self.fill_describe(message)
 
-    async def prompt_analyzer(self, ctx: Ctx, match: re.Match[str]) -> None:
+    async def prompt_analyzer(self, ctx: Ctx, cid: CustomId) -> None:
         record = ctx.message
         assert record is not None
         shortened: list[str] = record.extra.get("shortened", [])
@@ -236,13 +315,14 @@ class ButtonHandlers(HandlerBase):
             return
         self.e.open_modal(
             ctx,
-            kind="imagine",
-            custom_id=f"MJ::ImagineModal::{record.id}",
+            ModalKind.IMAGINE,
+            {"message_id": record.id},
             title="Imagine This!",
-            inputs=[("MJ::ImagineModal::new_prompt", "Prompt", shortened[int(match.group(1)) - 1])],
+            label="Prompt",
+            value=shortened[(cid.index or 1) - 1],
         )
 
-    async def prompt_details(self, ctx: Ctx, match: re.Match[str]) -> None:
+    async def prompt_details(self, ctx: Ctx, cid: CustomId) -> None:
         record = ctx.message
         assert record is not None
         important: list[str] = record.extra.get("important", [])
@@ -250,40 +330,39 @@ class ButtonHandlers(HandlerBase):
         self.e.reply(ctx, f"**Token weights**\n{weights or 'none'}")
 
     # ----- settings, captcha, notices ---------------------------------------------------------------------------------
-    async def settings_click(self, ctx: Ctx, match: re.Match[str]) -> None:
+    async def settings_click(self, ctx: Ctx, cid: CustomId) -> None:
         account = ctx.account
         settings = self.bot_settings(ctx)
-        action = match.group(1)
+        name, value = ui.split_setting(cid.setting)
         record = ctx.message
         assert record is not None
-        if action == "VersionSelector":
+        if name is ui.Setting.VERSION_SELECTOR:
             settings.version = str(ctx.data["values"][0])
             settings.raw = settings.raw and not settings.version.startswith("niji")
-        elif action == "Style::raw":
+        elif name is ui.Setting.STYLE:
             settings.raw = not settings.raw
             settings.niji_style = None
-        elif action.startswith("Stylize::"):
-            value = int(action.split("::")[1])
-            settings.stylize = None if value == 100 or settings.stylize == value else value
-        elif action.startswith("NijiStyle::"):
-            style = action.split("::")[1]
-            settings.niji_style = None if settings.niji_style == style else style
-        elif action.startswith("PublicMode::"):
-            if action.endswith("0") and account.plan not in ("pro", "mega"):
+        elif name is ui.Setting.STYLIZE:
+            stylize = int(value)
+            settings.stylize = None if stylize == 100 or settings.stylize == stylize else stylize
+        elif name is ui.Setting.NIJI_STYLE:
+            settings.niji_style = None if settings.niji_style == value else value
+        elif name is ui.Setting.PUBLIC_MODE:
+            if value == "0" and account.plan not in ("pro", "mega"):
                 self.e.reply(ctx, "Stealth mode is only available on the Pro and Mega plans.")
                 return
-            account.stealth = action.endswith("0")
-        elif action == "RemixMode":
+            account.stealth = value == "0"
+        elif name is ui.Setting.REMIX_MODE:
             settings.remix = not settings.remix
-        elif action.startswith("HighVariabilityMode::"):
-            settings.high_variability = action.endswith("1")
-        elif action in ("TurboMode", "FastMode", "RelaxMode"):
-            mode = action[: -len("Mode")].lower()
+        elif name is ui.Setting.HIGH_VARIABILITY_MODE:
+            settings.high_variability = value == "1"
+        elif name in ui.MODE_SETTINGS:
+            mode = ui.MODE_SETTINGS[name]
             if mode == "relax" and account.plan == "basic":
                 self.e.notice(ctx, C.TITLE_JOB_ACTION_RESTRICTED, "Relax mode is not available on the Basic plan.")
                 return
             account.mode = mode
-        elif action == "ResetSettings":
+        elif name is ui.Setting.RESET_SETTINGS:
             account.settings[ctx.bot_key] = BotSettings(default_version(ctx.bot_key), options=settings.options)
         self.e.ack(ctx)
         self.e.update(
@@ -292,7 +371,7 @@ class ButtonHandlers(HandlerBase):
             components=ui.settings_rows(ctx.bot_key, account, self.bot_settings(ctx)),
         )
 
-    async def captcha_click(self, ctx: Ctx, match: re.Match[str]) -> None:
+    async def captcha_click(self, ctx: Ctx, cid: CustomId) -> None:
         if not ctx.account.captcha:
             self.e.reply(ctx, "You are already verified.")
             return
@@ -300,14 +379,14 @@ class ButtonHandlers(HandlerBase):
             ctx, kind="captcha", title=C.TITLE_ACTION_REQUIRED, job=None, path="/captcha/embedded/{token}"
         )
 
-    async def mod_ack(self, ctx: Ctx, match: re.Match[str]) -> None:
+    async def mod_ack(self, ctx: Ctx, cid: CustomId) -> None:
         ctx.account.pending_mod = False
         self.e.ack(ctx)
         if ctx.message is not None:
             self.e.update(ctx.message, components=[])
         self.e.reply(ctx, "Thanks for acknowledging the message. You can continue using Midjourney.")
 
-    async def tos_accept(self, ctx: Ctx, match: re.Match[str]) -> None:
+    async def tos_accept(self, ctx: Ctx, cid: CustomId) -> None:
         ctx.account.tos_pending = False
         self.e.ack(ctx)
         if ctx.message is not None:

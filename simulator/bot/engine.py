@@ -18,6 +18,8 @@ from collections import OrderedDict
 from collections.abc import Coroutine
 from typing import Any
 
+from mjapi.midjourney.actions import MODAL_SPECS, ModalKind
+from mjapi.midjourney.custom_ids import render_modal_id
 from simulator import constants as C
 from simulator.bot import ui
 from simulator.bot.router import Router
@@ -336,36 +338,44 @@ class Engine:
             kind="reply",
         )
 
-    def thinking(self, ctx: Ctx, *, ephemeral: bool) -> MessageRecord:
-        """A deferred response ("Bot is thinking..."), later filled in with `update`."""
+    def thinking(self, ctx: Ctx, *, ephemeral: bool, kind: str = "deferred") -> MessageRecord:
+        """A deferred response ("Bot is thinking..."): an empty message with flags 128 (64 too when ephemeral) that
+        carries the nonce and the interaction; `fill` later gives it its answer."""
         flags = C.FLAG_LOADING | (C.FLAG_EPHEMERAL if ephemeral else 0)
-        return self.post(ctx.app, ctx.channel, flags=flags, ctx=ctx, kind="deferred")
+        return self.post(ctx.app, ctx.channel, flags=flags, ctx=ctx, kind=kind)
+
+    def fill(self, record: MessageRecord, **fields: Any) -> None:
+        """Answer a deferred response: a MESSAGE_UPDATE of the same message (never a nonce) with the content, embeds
+        or components, and the loading flag cleared (ephemeral stays ephemeral)."""
+        self.update(record, flags=int(record.data.get("flags", 0)) & ~C.FLAG_LOADING, **fields)
 
     def open_modal(
         self,
         ctx: Ctx,
+        kind: ModalKind,
+        ids: dict[str, str | int | bool],
         *,
-        kind: str,
-        custom_id: str,
         title: str,
-        inputs: list[tuple[str, str, str]],
+        label: str,
+        value: str,
         job: Job | None = None,
-        extra: JSON | None = None,
     ) -> PendingModal:
-        """Reply with a modal (INTERACTION_MODAL_CREATE to the interaction's session only)."""
+        """Reply with a modal of `kind` (INTERACTION_MODAL_CREATE to the interaction's session only). Its custom_id is
+        the kind's grammar filled with `ids`; its one text input has the id the action table gives the kind."""
         self.ack(ctx)
+        custom_id = render_modal_id(kind, **ids)
+        input_id = MODAL_SPECS[kind].text_input_id
+        assert input_id is not None, f"{kind} modals have no text input"
         modal = PendingModal(
             id=ctx.id,
             custom_id=custom_id,
-            kind=kind,
             account=ctx.account,
             app=ctx.app,
             channel=ctx.channel,
             origin=ctx.origin,
             message=ctx.message,
             job=job,
-            inputs=[input_id for input_id, _, _ in inputs],
-            extra=extra or {},
+            inputs=[input_id],
         )
         self.modals.add(modal)
         payload = {
@@ -374,7 +384,7 @@ class Engine:
             "custom_id": custom_id,
             "application": ctx.app.modal_application_json(),
             "title": title,
-            "components": [ui.text_input(input_id, label, value) for input_id, label, value in inputs],
+            "components": [ui.text_input(input_id, label, value)],
             "nonce": ctx.nonce,
             "resolved": None,
         }
@@ -394,7 +404,7 @@ class Engine:
         self.iframes[token] = iframe
         while len(self.iframes) > 10000:
             self.iframes.popitem(last=False)
-        custom_id = f"MJ::iframe::{token}"
+        custom_id = render_modal_id(ModalKind.IFRAME, token=token)
         payload = {
             "id": ctx.id,
             "channel_id": ctx.channel.id,
@@ -431,7 +441,7 @@ class Engine:
                 color=C.COLOR_WARNING,
                 components=[
                     ui.row(
-                        ui.button("MJ::Tos::Accept", "Accept ToS", style=ui.STYLE_SUCCESS),
+                        ui.button(ui.TOS_ACCEPT, "Accept ToS", style=ui.STYLE_SUCCESS),
                         ui.link_button("https://docs.midjourney.com/docs/terms-of-service", "Terms of Service"),
                     )
                 ],
@@ -444,9 +454,7 @@ class Engine:
                 "A moderator has sent you a message about your recent jobs. "
                 "Please read and acknowledge it before you continue.",
                 components=[
-                    ui.row(
-                        ui.button(f"MJ::ModMessage::Ack::{account.mj_user_id}", "Acknowledge", style=ui.STYLE_SUCCESS)
-                    )
+                    ui.row(ui.button(ui.mod_message_ack_id(account.mj_user_id), "Acknowledge", style=ui.STYLE_SUCCESS))
                 ],
             )
             return True
@@ -461,9 +469,7 @@ class Engine:
                     C.TITLE_ACTION_NEEDED,
                     "Please verify that you are human to continue using Midjourney.",
                     components=[
-                        ui.row(
-                            ui.button(f"MJ::Captcha::{account.captcha}", "Verify", emoji="🤖", style=ui.STYLE_PRIMARY)
-                        )
+                        ui.row(ui.button(ui.captcha_id(account.captcha), "Verify", emoji="🤖", style=ui.STYLE_PRIMARY))
                     ],
                 )
             return True

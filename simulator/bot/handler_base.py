@@ -3,11 +3,11 @@ finished job, the describe fill-in, the settings text and DMs."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from mjapi.midjourney.custom_ids import CustomId, ModalId
 from simulator import constants as C
 from simulator.bot import texts, ui
 from simulator.bot.types import BotServices, Ctx, JobRequest
@@ -26,10 +26,12 @@ from simulator.prompts import (
 from simulator.state import Account, BotSettings, Job, MessageRecord
 
 JSON = dict[str, Any]
-H = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"  # a job UUID in a custom_id
 CommandHandler = Callable[[Ctx], Awaitable[None]]
-ButtonHandler = Callable[[Ctx, re.Match[str]], Awaitable[None]]
-ModalHandler = Callable[[Ctx], Awaitable[None]]
+ButtonHandler = Callable[[Ctx, CustomId], Awaitable[None]]  # gets the clicked custom_id, parsed
+ModalHandler = Callable[[Ctx, ModalId], Awaitable[None]]  # gets the submitted modal's custom_id, parsed
+
+# Simulated seconds between a deferred reply's "thinking" message and its answer, for answers that need no work.
+DEFER_SECONDS = 0.5
 
 
 def default_version(bot_key: str) -> str:
@@ -98,8 +100,8 @@ class HandlerBase:
             batch=parsed.repeat > 1,
         )
 
-    def job_for(self, ctx: Ctx, job_id: str) -> Job | None:
-        job = self.world.jobs.get(job_id)
+    def job_for(self, ctx: Ctx, job_id: str | None) -> Job | None:
+        job = self.world.jobs.get(job_id or "")
         if job is None or job.status != "succeeded":
             self.e.notice(ctx, C.TITLE_INVALID_REQUEST, "This job is no longer available.")
             return None
@@ -150,7 +152,23 @@ class HandlerBase:
         }
         description = ui.embed(None, texts.describe_description(prompts), C.COLOR_INFO)
         description["image"] = image
-        self.e.update(message, flags=0, embeds=[description], components=ui.describe_rows())
+        self.e.fill(message, embeds=[description], components=ui.describe_rows())
+
+    async def deferred_reply(
+        self,
+        ctx: Ctx,
+        *,
+        ephemeral: bool = True,
+        kind: str = "reply",
+        content: str = "",
+        components: list[JSON] | None = None,
+    ) -> MessageRecord:
+        """Answer the way the bot answers /settings and /prefer: "thinking" first, then the answer as an edit of that
+        message (see `BotServices.thinking` and `fill`)."""
+        message = self.e.thinking(ctx, ephemeral=ephemeral, kind=kind)
+        await self.e.sleep(DEFER_SECONDS)
+        self.e.fill(message, content=content, components=components or [])
+        return message
 
     def settings_content(self, ctx: Ctx) -> str:
         suffix = self.bot_settings(ctx).settings_suffix("")

@@ -1,5 +1,9 @@
 """What the bots do when a modal is submitted (remix, pan, custom zoom, imagine/describe prompts) and what the
-iframe pages submit (the Vary Region editor, the captcha page)."""
+iframe pages submit (the Vary Region editor, the captcha page).
+
+Submits are routed by the kind the modal's custom_id parses to (`mjapi.midjourney.custom_ids.parse_modal_id`), and the
+values the bot needs (image index, remix strength, pan direction) are read from that parsed id.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ import base64
 import binascii
 from typing import Any
 
+from mjapi.midjourney.actions import ModalKind
+from mjapi.midjourney.custom_ids import ModalId, parse_modal_id
 from simulator import constants as C
 from simulator.bot.handler_base import HandlerBase, ModalHandler
-from simulator.bot.types import Ctx, PendingIframe, PendingModal
+from simulator.bot.types import BotServices, Ctx, PendingIframe, PendingModal
 from simulator.ids import derive_seed
 from simulator.images import probe_image
 from simulator.prompts import ParsedPrompt, normalise
@@ -17,16 +23,32 @@ from simulator.prompts import ParsedPrompt, normalise
 JSON = dict[str, Any]
 
 
+def iframe_token(custom_id: str) -> str:
+    """The token of an iframe modal, from its custom_id (`MJ::iframe::<token>`) or the bare token."""
+    parsed = parse_modal_id(custom_id)
+    return parsed.token if parsed.kind is ModalKind.IFRAME and parsed.token else custom_id
+
+
 class ModalHandlers(HandlerBase):
-    def table(self) -> dict[str, ModalHandler]:
-        """Handlers by the kind the modal was opened with."""
+    def __init__(self, engine: BotServices) -> None:
+        super().__init__(engine)
+        self._table = self.table()
+
+    def table(self) -> dict[ModalKind, ModalHandler]:
+        """Handlers by the kind a modal's custom_id parses to."""
         return {
-            "remix": self.remix_submit,
-            "pan": self.pan_submit,
-            "zoom": self.zoom_submit,
-            "imagine": self.imagine_modal_submit,
-            "picreader": self.imagine_modal_submit,
+            ModalKind.REMIX: self.remix_submit,
+            ModalKind.PAN: self.pan_submit,
+            ModalKind.CUSTOM_ZOOM: self.zoom_submit,
+            ModalKind.IMAGINE: self.imagine_modal_submit,
+            ModalKind.PICREADER: self.imagine_modal_submit,
         }
+
+    async def submit(self, ctx: Ctx) -> None:
+        """Route a modal submit (Discord has matched it to a modal the bot opened) by its parsed kind."""
+        assert ctx.modal is not None
+        modal_id = parse_modal_id(ctx.modal.custom_id)
+        await self._table[modal_id.kind](ctx, modal_id)
 
     # ----- modal submits ---------------------------------------------------------------------------------------
     def _modal_prompt(self, ctx: Ctx, *, allow_zoom: bool = False) -> tuple[PendingModal, ParsedPrompt] | None:
@@ -39,20 +61,20 @@ class ModalHandlers(HandlerBase):
         parsed = self.parse(ctx, ctx.values.get(modal.inputs[0], ""), allow_zoom=allow_zoom)
         return None if parsed is None else (modal, parsed)
 
-    async def remix_submit(self, ctx: Ctx) -> None:
+    async def remix_submit(self, ctx: Ctx, modal_id: ModalId) -> None:
         submitted = self._modal_prompt(ctx)
         if submitted is None:
             return
         modal, parsed = submitted
         assert modal.job is not None
-        strong = bool(modal.extra.get("strong", True))
+        strong = modal_id.strong is not False  # older bots' ids carry no strength: strong, like V1-V4
         word = "Remix" if parsed.display != modal.job.prompt else "Variations"
         label = f"{word} ({'Strong' if strong else 'Subtle'}) by"
         request = self.child(
             modal.job,
             "variation",
             label,
-            index=int(modal.extra.get("index", 1)),
+            index=modal_id.index or 1,
             prompt=parsed.display,
             words=parsed.words,
             ar=parsed.ar,
@@ -61,17 +83,16 @@ class ModalHandlers(HandlerBase):
         )
         await self.e.submit(ctx, [request])
 
-    async def pan_submit(self, ctx: Ctx) -> None:
+    async def pan_submit(self, ctx: Ctx, modal_id: ModalId) -> None:
         submitted = self._modal_prompt(ctx)
         if submitted is None:
             return
         modal, parsed = submitted
         assert modal.job is not None
-        await self.e.submit(
-            ctx, [self.pan_request(modal.job, str(modal.extra["direction"]), parsed.display, modal.message)]
-        )
+        assert modal_id.direction is not None
+        await self.e.submit(ctx, [self.pan_request(modal.job, modal_id.direction, parsed.display, modal.message)])
 
-    async def zoom_submit(self, ctx: Ctx) -> None:
+    async def zoom_submit(self, ctx: Ctx, modal_id: ModalId) -> None:
         submitted = self._modal_prompt(ctx, allow_zoom=True)
         if submitted is None:
             return
@@ -89,7 +110,9 @@ class ModalHandlers(HandlerBase):
         )
         await self.e.submit(ctx, [request])
 
-    async def imagine_modal_submit(self, ctx: Ctx) -> None:
+    async def imagine_modal_submit(self, ctx: Ctx, modal_id: ModalId) -> None:
+        """A prompt to imagine: a reroll with Remix on (the modal has the grid's job), or a described or shortened
+        prompt (no job)."""
         submitted = self._modal_prompt(ctx)
         if submitted is None:
             return
@@ -102,8 +125,7 @@ class ModalHandlers(HandlerBase):
     # ----- iframe pages (discordsays) ---------------------------------------------------------------------------------
     async def inpaint_submit(self, token: str, mask: str, prompt: str) -> tuple[int, JSON]:
         """`POST .../inpaint/api/submit-job`: start a Vary (Region) job for the iframe token."""
-        token = token.removeprefix("MJ::iframe::")
-        iframe = self.e.iframes.get(token)
+        iframe = self.e.iframes.get(iframe_token(token))
         if iframe is None or iframe.kind != "inpaint" or iframe.job is None:
             return 404, {"success": False, "error": "Unknown or expired customId"}
         if iframe.used:
@@ -157,7 +179,7 @@ class ModalHandlers(HandlerBase):
 
     def image_info(self, token: str) -> tuple[int, JSON]:
         """`GET .../inpaint/api/get-image-info/0/0/{token}`: what the Vary Region editor shows."""
-        iframe = self.e.iframes.get(token.removeprefix("MJ::iframe::"))
+        iframe = self.e.iframes.get(iframe_token(token))
         if iframe is None or iframe.kind != "inpaint" or iframe.job is None:
             return 404, {"success": False, "error": "Unknown or expired customId"}
         job = iframe.job
@@ -173,7 +195,7 @@ class ModalHandlers(HandlerBase):
         }
 
     def captcha_ack(self, token: str) -> tuple[int, JSON]:
-        iframe = self.e.iframes.get(token.removeprefix("MJ::iframe::"))
+        iframe = self.e.iframes.get(iframe_token(token))
         if iframe is None or iframe.kind != "captcha" or not iframe.account.captcha:
             return 404, {"error": "Unknown captcha"}
         return 200, {"hash": iframe.account.captcha, "token": token}

@@ -22,8 +22,6 @@ class Router:
         self.button_handlers = ButtonHandlers(engine)
         self.modal_handlers = ModalHandlers(engine)
         self._commands = self.command_handlers.table()
-        self._buttons = self.button_handlers.table()
-        self._modals = self.modal_handlers.table()
 
     async def route(self, ctx: Ctx) -> None:
         if ctx.type == C.INTERACTION_APPLICATION_COMMAND:
@@ -32,15 +30,9 @@ class Router:
             )
             await handler(ctx)
         elif ctx.type == C.INTERACTION_MESSAGE_COMPONENT:
-            for pattern, button_handler in self._buttons:
-                match = pattern.match(ctx.custom_id)
-                if match is not None:
-                    await button_handler(ctx, match)
-                    return
-            self.e.reply(ctx, "This button is not available in the simulator.")
+            await self.button_handlers.click(ctx)  # by the action its custom_id parses to
         else:
-            assert ctx.modal is not None
-            await self._modals[ctx.modal.kind](ctx)
+            await self.modal_handlers.submit(ctx)  # by the kind its custom_id parses to
 
     # ----- outside the interactions endpoint -------------------------------------------------------------------
     async def on_reaction(self, account: Account, record: MessageRecord, emoji: str) -> None:

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mjapi.midjourney.actions import ModalKind
 from simulator import constants as C
 from simulator.cdn import Cdn
 from simulator.commands import BotApp, CommandDef
@@ -43,11 +44,11 @@ class ResolvedAttachment:
 
 @dataclass
 class PendingModal:
-    """A modal the bot opened; its id is the interaction id of the click that opened it."""
+    """A modal the bot opened; its id is the interaction id of the click that opened it. What it is (remix, pan...)
+    and the values it names (job hash, image index, direction, strength) are read back from its custom_id."""
 
     id: str
     custom_id: str
-    kind: str
     account: Account
     app: BotApp
     channel: Channel
@@ -55,7 +56,6 @@ class PendingModal:
     message: MessageRecord | None
     job: Job | None
     inputs: list[str]
-    extra: JSON = field(default_factory=dict)
     created: float = field(default_factory=time.time)
 
 
@@ -183,18 +183,20 @@ class BotServices(Protocol):
         self, ctx: Ctx, content: str, *, ephemeral: bool = True, components: list[JSON] | None = None
     ) -> MessageRecord: ...
 
-    def thinking(self, ctx: Ctx, *, ephemeral: bool) -> MessageRecord: ...
+    def thinking(self, ctx: Ctx, *, ephemeral: bool, kind: str = "deferred") -> MessageRecord: ...
+
+    def fill(self, record: MessageRecord, **fields: Any) -> None: ...
 
     def open_modal(
         self,
         ctx: Ctx,
+        kind: ModalKind,
+        ids: dict[str, str | int | bool],
         *,
-        kind: str,
-        custom_id: str,
         title: str,
-        inputs: list[tuple[str, str, str]],
+        label: str,
+        value: str,
         job: Job | None = None,
-        extra: JSON | None = None,
     ) -> PendingModal: ...
 
     def open_iframe(self, ctx: Ctx, *, kind: str, title: str, job: Job | None, path: str) -> PendingIframe: ...

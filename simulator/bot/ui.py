@@ -1,9 +1,17 @@
-"""Buttons, select menus, modals and embeds the bots send (custom_ids as in protocol doc section 3.3)."""
+"""Buttons, select menus, modals and embeds the bots send.
+
+Every Midjourney button's custom_id is rendered from the action table (`mjapi.midjourney.actions`, protocol doc
+section 3.3) with `render_custom_id`, so the simulator cannot drift from the grammar mjapi parses. The few ids the table
+does not cover (notice acknowledgements, the captcha button) and the names of the settings are spelled here, once.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
+from mjapi.midjourney.actions import PAN_DIRECTIONS, ButtonAction
+from mjapi.midjourney.custom_ids import render_custom_id
 from simulator import constants as C
 from simulator.bot.texts import DIGITS
 from simulator.state import Account, BotSettings, Job
@@ -15,6 +23,19 @@ STYLE_SECONDARY = 2
 STYLE_SUCCESS = 3
 STYLE_DANGER = 4
 STYLE_LINK = 5
+
+# Buttons of the bot's notices, outside the action table (they make no job and mjapi never presses them blindly).
+TOS_ACCEPT = "MJ::Tos::Accept"
+MOD_MESSAGE_ACK = "MJ::ModMessage::Ack::"  # + the Midjourney user id
+CAPTCHA = "MJ::Captcha::"  # + the captcha hash (the table only recognises it, by substring)
+
+
+def mod_message_ack_id(mj_user_id: str) -> str:
+    return MOD_MESSAGE_ACK + mj_user_id
+
+
+def captcha_id(captcha_hash: str) -> str:
+    return CAPTCHA + captcha_hash
 
 
 def button(custom_id: str, label: str = "", *, emoji: str | None = None, style: int = STYLE_SECONDARY) -> JSON:
@@ -41,25 +62,24 @@ def grid_rows(job_id: str) -> list[JSON]:
     """U1-U4 + reroll, V1-V4 (under every 2x2 grid)."""
     return [
         row(
-            *(button(f"MJ::JOB::upsample::{i}::{job_id}", f"U{i}") for i in range(1, 5)),
-            button(f"MJ::JOB::reroll::0::{job_id}::SOLO", emoji="🔄"),
+            *(button(render_custom_id(ButtonAction.UPSAMPLE, index=i, hash=job_id), f"U{i}") for i in range(1, 5)),
+            button(render_custom_id(ButtonAction.REROLL, index=0, hash=job_id, solo=True), emoji="🔄"),
         ),
-        row(*(button(f"MJ::JOB::variation::{i}::{job_id}", f"V{i}") for i in range(1, 5))),
+        row(*(button(render_custom_id(ButtonAction.VARIATION, index=i, hash=job_id), f"V{i}") for i in range(1, 5))),
     ]
 
 
-# Zoom Out buttons share one custom_id form, `MJ::Outpaint::<percent>::1::H::SOLO` (protocol section 3.3): 50 is
-# "Zoom Out 2x", 75 "Zoom Out 1.5x" and 100 "Make Square" (ET `midjourney.ts` ZoomOut "square"; also used by other
-# clients), which outpaints a non-square image to 1:1.
-ZOOM_OUT_2X = "50"
-ZOOM_OUT_1_5X = "75"
-MAKE_SQUARE = "100"
+# Zoom Out buttons are outpaints, `MJ::Outpaint::<percent>::1::H::SOLO`: 50 is "Zoom Out 2x", 75 "Zoom Out 1.5x";
+# Make Square is the same form at 100 (ET `midjourney.ts` ZoomOut "square"), which outpaints a non-square image to 1:1.
+ZOOM_OUT_PERCENTS = ((50, "Zoom Out 2x"), (75, "Zoom Out 1.5x"))
 # Models before 5.2 had no outpainting buttons on the real bot, hence no Make Square.
 _NO_MAKE_SQUARE = frozenset({"5.0", "5.1"})
+_PAN_EMOJI = {"left": "⬅️", "right": "➡️", "up": "⬆️", "down": "⬇️"}
 
 
-def outpaint_id(percent: str, job_id: str) -> str:
-    return f"MJ::Outpaint::{percent}::1::{job_id}::SOLO"
+def single(action: ButtonAction, job_id: str, **values: str | int) -> str:
+    """The custom_id of a button under one image (index 1 and the `::SOLO` suffix)."""
+    return render_custom_id(action, index=1, hash=job_id, solo=True, **values)
 
 
 def offers_make_square(job: Job) -> bool:
@@ -67,17 +87,20 @@ def offers_make_square(job: Job) -> bool:
     return job.image.width != job.image.height and job.version not in _NO_MAKE_SQUARE
 
 
-def upscale_ids(version: str) -> list[tuple[str, str]]:
-    """(custom_id action, label) of the upscale buttons for a model version."""
-    if version in {"6.1"}:
+def upscale_buttons(version: str) -> list[tuple[ButtonAction, str, str]]:
+    """(action, model tag, label) of the upscale buttons for a model version."""
+    if version == "6.1":
         tag = "v6r1"
     elif version in {"6.0", "niji 6"}:
         tag = "v6"
     elif version == "7":
         tag = "v7"
     else:
-        return [("upsample_v5_2x", "Upscale (2x)"), ("upsample_v5_4x", "Upscale (4x)")]
-    return [(f"upsample_{tag}_2x_subtle", "Upscale (Subtle)"), (f"upsample_{tag}_2x_creative", "Upscale (Creative)")]
+        return [(ButtonAction.UPSCALE_2X, "v5", "Upscale (2x)"), (ButtonAction.UPSCALE_4X, "v5", "Upscale (4x)")]
+    return [
+        (ButtonAction.UPSCALE_SUBTLE, tag, "Upscale (Subtle)"),
+        (ButtonAction.UPSCALE_CREATIVE, tag, "Upscale (Creative)"),
+    ]
 
 
 def single_rows(job: Job, *, upscaled: bool = False) -> list[JSON]:
@@ -88,53 +111,95 @@ def single_rows(job: Job, *, upscaled: bool = False) -> list[JSON]:
         rows.append(
             row(
                 *(
-                    button(f"MJ::JOB::{action}::1::{job_id}::SOLO", label, emoji="🔼")
-                    for action, label in upscale_ids(job.version)
+                    button(single(action, job_id, model=model), label, emoji="🔼")
+                    for action, model, label in upscale_buttons(job.version)
                 )
             )
         )
     rows.append(
         row(
-            button(f"MJ::JOB::low_variation::1::{job_id}::SOLO", "Vary (Subtle)", emoji="🪄"),
-            button(f"MJ::JOB::high_variation::1::{job_id}::SOLO", "Vary (Strong)", emoji="🪄"),
-            button(f"MJ::Inpaint::1::{job_id}::SOLO", "Vary (Region)", emoji="🖌️"),
+            button(single(ButtonAction.VARY_SUBTLE, job_id), "Vary (Subtle)", emoji="🪄"),
+            button(single(ButtonAction.VARY_STRONG, job_id), "Vary (Strong)", emoji="🪄"),
+            button(single(ButtonAction.VARY_REGION, job_id), "Vary (Region)", emoji="🖌️"),
         )
     )
     zoom_row = [
-        button(outpaint_id(ZOOM_OUT_2X, job_id), "Zoom Out 2x", emoji="🔍"),
-        button(outpaint_id(ZOOM_OUT_1_5X, job_id), "Zoom Out 1.5x", emoji="🔍"),
-        button(f"MJ::CustomZoom::{job_id}", "Custom Zoom", emoji="🔍"),
+        *(
+            button(single(ButtonAction.ZOOM_OUT, job_id, percent=percent), label, emoji="🔍")
+            for percent, label in ZOOM_OUT_PERCENTS
+        ),
+        button(render_custom_id(ButtonAction.CUSTOM_ZOOM, hash=job_id), "Custom Zoom", emoji="🔍"),
     ]
     if offers_make_square(job):
-        zoom_row.append(button(outpaint_id(MAKE_SQUARE, job_id), "Make Square", emoji="↔️"))
+        zoom_row.append(button(single(ButtonAction.MAKE_SQUARE, job_id), "Make Square", emoji="↔️"))
     rows.append(row(*zoom_row))
     rows.append(
-        row(
-            *(
-                button(f"MJ::JOB::pan_{d}::1::{job_id}::SOLO", emoji=e)
-                for d, e in (("left", "⬅️"), ("right", "➡️"), ("up", "⬆️"), ("down", "⬇️"))
-            )
-        )
+        row(*(button(single(ButtonAction.PAN, job_id, direction=d), emoji=_PAN_EMOJI[d]) for d in PAN_DIRECTIONS))
     )
     rows.append(row(link_button(f"https://www.midjourney.com/jobs/{job_id}?index=0", "Web", "🌐")))
     return rows
 
 
+DESCRIBE_PROMPTS = 4  # 1️⃣-4️⃣ under a /describe answer
+SHORTEN_PROMPTS = 5  # 1️⃣-5️⃣ under a /shorten answer
+
+
 def describe_rows() -> list[JSON]:
     return [
         row(
-            *(button(f"MJ::Job::PicReader::{i}", emoji=DIGITS[i - 1]) for i in range(1, 5)),
-            button("MJ::Picread::Retry", emoji="🔄"),
+            *(
+                button(render_custom_id(ButtonAction.DESCRIBE_IMAGINE, index=i), emoji=DIGITS[i - 1])
+                for i in range(1, DESCRIBE_PROMPTS + 1)
+            ),
+            button(render_custom_id(ButtonAction.DESCRIBE_RETRY), emoji="🔄"),
         ),
-        row(button("MJ::Job::PicReader::all", "Imagine all", emoji="🎉")),
+        row(button(render_custom_id(ButtonAction.DESCRIBE_IMAGINE_ALL), "Imagine all", emoji="🎉")),
     ]
 
 
 def shorten_rows() -> list[JSON]:
     return [
-        row(*(button(f"MJ::Job::PromptAnalyzer::{i}", emoji=DIGITS[i - 1]) for i in range(1, 6))),
-        row(button("MJ::Job::PromptAnalyzerExtended", "Show Details", emoji="🔍")),
+        row(
+            *(
+                button(render_custom_id(ButtonAction.SHORTEN_IMAGINE, index=i), emoji=DIGITS[i - 1])
+                for i in range(1, SHORTEN_PROMPTS + 1)
+            )
+        ),
+        row(button(render_custom_id(ButtonAction.SHORTEN_DETAILS), "Show Details", emoji="🔍")),
     ]
+
+
+class Setting(StrEnum):
+    """What follows `MJ::Settings::` on the /settings panel (a name, sometimes `::value`)."""
+
+    VERSION_SELECTOR = "VersionSelector"  # the select menu
+    STYLE = "Style"  # ::raw
+    STYLIZE = "Stylize"  # ::50|100|250|750
+    NIJI_STYLE = "NijiStyle"  # ::expressive|cute|scenic|original
+    PUBLIC_MODE = "PublicMode"  # ::1 public, ::0 stealth
+    REMIX_MODE = "RemixMode"
+    HIGH_VARIABILITY_MODE = "HighVariabilityMode"  # ::1|0
+    TURBO_MODE = "TurboMode"
+    FAST_MODE = "FastMode"
+    RELAX_MODE = "RelaxMode"
+    RESET_SETTINGS = "ResetSettings"
+
+
+MODE_SETTINGS = {Setting.TURBO_MODE: "turbo", Setting.FAST_MODE: "fast", Setting.RELAX_MODE: "relax"}
+
+
+def setting_id(name: Setting, value: str | int | None = None) -> str:
+    setting = name.value if value is None else f"{name.value}::{value}"
+    return render_custom_id(ButtonAction.SETTING, setting=setting)
+
+
+def split_setting(setting: str | None) -> tuple[Setting | None, str]:
+    """(name, value) of a parsed `MJ::Settings::...` id; name None when it is not one the panel shows."""
+    name, _, value = (setting or "").partition("::")
+    try:
+        return Setting(name), value
+    except ValueError:
+        return None, value
 
 
 _MJ_VERSIONS = [
@@ -164,7 +229,7 @@ def settings_rows(bot_key: str, account: Account, settings: BotSettings) -> list
     versions = _NIJI_VERSIONS if bot_key == "niji" else _MJ_VERSIONS
     select = {
         "type": 3,
-        "custom_id": "MJ::Settings::VersionSelector",
+        "custom_id": setting_id(Setting.VERSION_SELECTOR),
         "options": [
             {"label": label, "value": value, "default": settings.version == value, "emoji": {"name": "⚙️"}}
             for value, label in versions
@@ -177,44 +242,47 @@ def settings_rows(bot_key: str, account: Account, settings: BotSettings) -> list
     style_row: list[JSON]
     if bot_key == "niji":
         style_row = [
-            button(f"MJ::Settings::NijiStyle::{value}", label, emoji="🎨", style=_on(settings.niji_style == value))
+            button(setting_id(Setting.NIJI_STYLE, value), label, emoji="🎨", style=_on(settings.niji_style == value))
             for value, label in _NIJI_STYLES
         ]
     else:
-        style_row = [button("MJ::Settings::Style::raw", "RAW Mode", emoji="🔧", style=_on(settings.raw))]
+        style_row = [button(setting_id(Setting.STYLE, "raw"), "RAW Mode", emoji="🔧", style=_on(settings.raw))]
         style_row += [
-            button(f"MJ::Settings::Stylize::{value}", label, emoji="🖌️", style=_on((settings.stylize or 100) == value))
+            button(setting_id(Setting.STYLIZE, value), label, emoji="🖌️", style=_on((settings.stylize or 100) == value))
             for value, label in stylize
         ]
     modes = [
-        ("fast", "Fast mode", "🐇", "MJ::Settings::FastMode"),
-        ("relax", "Relax mode", "🐢", "MJ::Settings::RelaxMode"),
+        (Setting.FAST_MODE, "Fast mode", "🐇"),
+        (Setting.RELAX_MODE, "Relax mode", "🐢"),
     ]
     if bot_key != "niji":
-        modes.insert(0, ("turbo", "Turbo mode", "⚡", "MJ::Settings::TurboMode"))
+        modes.insert(0, (Setting.TURBO_MODE, "Turbo mode", "⚡"))
     return [
         row(select),
         row(*style_row),
         row(
-            button("MJ::Settings::PublicMode::1", "Public mode", emoji="🧍‍♂️", style=_on(not account.stealth)),
-            button("MJ::Settings::PublicMode::0", "Stealth mode", emoji="🕵️", style=_on(account.stealth)),
-            button("MJ::Settings::RemixMode", "Remix mode", emoji="🎛️", style=_on(settings.remix)),
+            button(setting_id(Setting.PUBLIC_MODE, 1), "Public mode", emoji="🧍‍♂️", style=_on(not account.stealth)),
+            button(setting_id(Setting.PUBLIC_MODE, 0), "Stealth mode", emoji="🕵️", style=_on(account.stealth)),
+            button(setting_id(Setting.REMIX_MODE), "Remix mode", emoji="🎛️", style=_on(settings.remix)),
             button(
-                "MJ::Settings::HighVariabilityMode::1",
+                setting_id(Setting.HIGH_VARIABILITY_MODE, 1),
                 "High Variation Mode",
                 emoji="🎨",
                 style=_on(settings.high_variability),
             ),
             button(
-                "MJ::Settings::HighVariabilityMode::0",
+                setting_id(Setting.HIGH_VARIABILITY_MODE, 0),
                 "Low Variation Mode",
                 emoji="🎨",
                 style=_on(not settings.high_variability),
             ),
         ),
         row(
-            *(button(cid, label, emoji=emoji, style=_on(account.mode == mode)) for mode, label, emoji, cid in modes),
-            button("MJ::Settings::ResetSettings", "Reset Settings", emoji="🔄"),
+            *(
+                button(setting_id(name), label, emoji=emoji, style=_on(account.mode == MODE_SETTINGS[name]))
+                for name, label, emoji in modes
+            ),
+            button(setting_id(Setting.RESET_SETTINGS), "Reset Settings", emoji="🔄"),
         ),
     ]
 

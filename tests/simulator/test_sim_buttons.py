@@ -11,7 +11,11 @@ import pytest
 from PIL import Image
 from sim_harness import Discord, Gateway, custom_ids, find_custom_id, imagine_result, png_b64, submit_and_wait
 
+from mjapi.midjourney.actions import ButtonAction
+from mjapi.midjourney.custom_ids import parse_custom_id
 from simulator import MIDJOURNEY_APP_ID, NIJI_APP_ID, Account, Simulator
+from simulator.bot import ui
+from simulator.bot.button_handlers import NOT_AVAILABLE, ButtonHandlers, drawn_by_the_bot
 
 JSON = dict[str, Any]
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -436,3 +440,61 @@ async def test_dm_results(discord: Discord, gw: Gateway, alice: Account) -> None
     assert status == 204
     dm = await gw.event("MESSAGE_CREATE", lambda d: d["channel_id"] == alice.dm_channel_ids["midjourney"], start=start)
     assert dm["attachments"] and dm["content"] == grid["content"]
+
+
+async def test_every_drawn_button_routes_by_its_parsed_action(sim: Simulator, discord: Discord, gw: Gateway) -> None:
+    """Each custom_id the bots draw parses (the action table's grammar) to an action with a handler, passes the
+    handler's own checks and renders back to itself."""
+    grid = await imagine_result(discord, gw, "all the buttons --ar 16:9")
+    _, single = await click(discord, gw, grid, "upsample::2::")
+    _, v5_single = await click(discord, gw, await imagine_result(discord, gw, "old --ar 3:2 --v 5.2"), "upsample::1::")
+    alice = discord.account
+    messages = [
+        grid["components"],
+        single["components"],
+        v5_single["components"],
+        ui.describe_rows(),
+        ui.shorten_rows(),
+        ui.settings_rows("midjourney", alice, alice.settings["midjourney"]),
+        ui.settings_rows("niji", alice, alice.settings["niji"]),
+    ]
+    table = ButtonHandlers(sim.engine).table()
+    actions = set()
+    for rows in messages:
+        drawn = [c["custom_id"] for row in rows for c in row["components"] if "custom_id" in c]
+        assert len(drawn) == len(set(drawn))  # Discord wants a message's custom_ids unique
+        for raw in drawn:
+            cid = parse_custom_id(raw)
+            assert cid.action in table and drawn_by_the_bot(cid) and cid.render() == raw, raw
+            actions.add(cid.action)
+    assert actions == set(table) - {ButtonAction.CAPTCHA}  # the captcha button comes with its notice
+
+
+@pytest.mark.parametrize(
+    "custom_id",
+    [
+        "MJ::JOB::upsample::5::{h}",  # the grammar takes any index; grids have four images
+        "MJ::JOB::upsample::1::{h}::SOLO",
+        "MJ::JOB::reroll::1::{h}::SOLO",
+        "MJ::JOB::upsample_v6r1_2x::1::{h}::SOLO",  # 2x/4x exist only under 5.x images
+        "MJ::Outpaint::60::1::{h}::SOLO",
+        "MJ::Job::PicReader::5",
+        "MJ::JOB::animate_high::1::{h}::SOLO",  # an action the simulator does not implement
+        "MJ::Something::Else",  # no action at all
+    ],
+)
+async def test_buttons_the_bot_never_draws_are_refused(
+    sim: Simulator, discord: Discord, gw: Gateway, alice: Account, custom_id: str
+) -> None:
+    grid = await imagine_result(discord, gw, "a grid to point at")
+    custom_id = custom_id.format(h=job_hash(grid))
+    app = sim.world.commands.app(MIDJOURNEY_APP_ID)
+    assert app is not None
+    record = sim.engine.post(app, sim.world.channels[alice.channel_id], components=[ui.row(ui.button(custom_id, "?"))])
+    nonce = discord.nonce()
+    start = len(gw.frames)
+    status, _ = await discord.click(record.data, custom_id, nonce=nonce, session_id=gw.session_id)
+    assert status == 204
+    reply = await gw.event("MESSAGE_CREATE", lambda d: d.get("nonce") == nonce, start=start)
+    assert reply["content"] == NOT_AVAILABLE and reply["flags"] == 64
+    assert [j.kind for j in sim.jobs(alice)] == ["imagine"]

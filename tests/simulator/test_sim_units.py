@@ -357,7 +357,6 @@ def _open_modal(intake: _Intake, created: float | None = None) -> PendingModal:
     modal = PendingModal(
         id=origin.interaction_id,
         custom_id="MJ::ImagineModal::1",
-        kind="imagine",
         account=intake.account,
         app=intake.app,
         channel=intake.channel,
