@@ -1,8 +1,8 @@
 """Discord account tokens and the admin key: from Secrets Manager, a JSON file or inline JSON, cached briefly.
 
-Secret shape: ``{"admin_key": "...", "accounts": [{"id", "token", "channel_id", "guild_id", "mode", "bot",
-"concurrency", "proxy", "enabled"}]}``. A bare list is accepted as the accounts (the original project's
-``token_channels.json``). Tokens are ``SecretStr`` so they never print.
+Secret shape: ``{"admin_key": "...", "webhook_signing_key": "<64 hex>", "accounts": [{"id", "token", "channel_id",
+"guild_id", "mode", "bot", "concurrency", "proxy", "enabled"}]}``. A bare list is accepted as the accounts (the original
+project's ``token_channels.json``). Tokens are ``SecretStr`` so they never print.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class SecretsError(RuntimeError):
 class SecretBundle:
     admin_key: SecretStr | None
     accounts: tuple[AccountConfig, ...] = field(default_factory=tuple)
+    webhook_signing_key: SecretStr | None = None  # Ed25519 seed (hex) that signs webhooks; see mjapi.webhooks.signing
 
     def account(self, account_id: str) -> AccountConfig | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -54,8 +55,15 @@ def parse_bundle(raw: Any) -> SecretBundle:
     if len(ids) != len(set(ids)):
         raise SecretsError("account ids must be unique")
     admin = raw.get("admin_key")
-    redaction.register(admin, *(a.token.get_secret_value() for a in accounts))
-    return SecretBundle(admin_key=SecretStr(admin) if admin else None, accounts=accounts)
+    signing = raw.get("webhook_signing_key")
+    if signing is not None and not isinstance(signing, str):
+        raise SecretsError("'webhook_signing_key' must be a string")
+    redaction.register(admin, signing, *(a.token.get_secret_value() for a in accounts))
+    return SecretBundle(
+        admin_key=SecretStr(admin) if admin else None,
+        accounts=accounts,
+        webhook_signing_key=SecretStr(signing) if signing else None,
+    )
 
 
 def _read_raw(settings: Settings) -> Any:
