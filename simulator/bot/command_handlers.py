@@ -106,8 +106,7 @@ class CommandHandlers(HandlerBase):
                 probe = probe_image(data) if data else None
                 if probe is not None:
                     colour = probe[3]
-        message = self.e.thinking(ctx, ephemeral=False)
-        message.kind = "describe"
+        message = self.e.thinking(ctx, ephemeral=False, kind="describe")
         message.extra = {
             "image_url": image_url,
             "width": width,
@@ -158,7 +157,7 @@ class CommandHandlers(HandlerBase):
         if banned is not None:
             self.e.notice(ctx, C.TITLE_BANNED_PROMPT, f"The word `{banned}` is banned.", footer=f"/shorten {prompt}")
             return
-        message = self.e.thinking(ctx, ephemeral=False)
+        message = self.e.thinking(ctx, ephemeral=False, kind="shorten")
         await self.e.sleep(3.0)
         important, shortened = texts.shorten_analysis(prompt)
         embed = ui.embed(
@@ -167,21 +166,16 @@ class CommandHandlers(HandlerBase):
             C.COLOR_INFO,
             footer="Click on a button to imagine one of the shortened prompts",
         )
-        message.kind = "shorten"
         message.extra = {"prompt": prompt, "important": important, "shortened": shortened}
-        self.e.update(message, flags=0, embeds=[embed], components=ui.shorten_rows())
+        self.e.fill(message, embeds=[embed], components=ui.shorten_rows())
 
     async def info(self, ctx: Ctx) -> None:
         if self.e.gate(ctx, jobs=False):
             return
-        message = self.e.thinking(ctx, ephemeral=True)
+        message = self.e.thinking(ctx, ephemeral=True, kind="info")
         await self.e.sleep(1.0)
         account = ctx.account
-        self.e.update(
-            message,
-            flags=C.FLAG_EPHEMERAL,
-            embeds=[ui.embed(f"Your info - {account.username}", info_text(account), C.COLOR_INFO)],
-        )
+        self.e.fill(message, embeds=[ui.embed(f"Your info - {account.username}", info_text(account), C.COLOR_INFO)])
 
     async def set_mode(self, ctx: Ctx) -> None:
         if self.e.gate(ctx, jobs=False):
@@ -203,69 +197,70 @@ class CommandHandlers(HandlerBase):
         self.e.reply(ctx, replies[mode])
 
     async def settings(self, ctx: Ctx) -> None:
+        """Deferred (flags 64|128), then the panel as an edit of that message."""
         if self.e.gate(ctx, jobs=False):
             return
-        self.e.post(
-            ctx.app,
-            ctx.channel,
-            content=self.settings_content(ctx),
-            flags=C.FLAG_EPHEMERAL,
-            ctx=ctx,
-            components=ui.settings_rows(ctx.bot_key, ctx.account, self.bot_settings(ctx)),
+        await self.deferred_reply(
+            ctx,
             kind="settings",
+            content=self.settings_content(ctx),
+            components=ui.settings_rows(ctx.bot_key, ctx.account, self.bot_settings(ctx)),
         )
 
     async def prefer(self, ctx: Ctx) -> None:
+        """Deferred (flags 64|128), then the answer as an edit; a refused value gets its notice at once instead."""
         if self.e.gate(ctx, jobs=False):
             return
+        answer = self._prefer(ctx)
+        if answer is not None:
+            await self.deferred_reply(ctx, content=answer)
+
+    def _prefer(self, ctx: Ctx) -> str | None:
+        """Apply a /prefer sub-command; its answer, or None when the bot refused (its notice is sent)."""
         settings = self.bot_settings(ctx)
         sub = ctx.name.split(" ", 1)[1] if " " in ctx.name else ""
         if sub == "remix":
             settings.remix = not settings.remix
-            self.e.reply(
-                ctx,
-                "Remix mode turned on! Clicking V1-V4, Vary, reroll or a pan button now lets you edit the prompt."
-                if settings.remix
-                else "Remix mode turned off!",
-            )
-        elif sub == "variability":
+            if settings.remix:
+                return (
+                    "Remix mode turned on! Clicking V1-V4, Vary, reroll or a pan button now lets you edit the prompt."
+                )
+            return "Remix mode turned off!"
+        if sub == "variability":
             settings.high_variability = not settings.high_variability
-            self.e.reply(ctx, f"High variability mode turned {'on' if settings.high_variability else 'off'}!")
-        elif sub == "auto_dm":
+            return f"High variability mode turned {'on' if settings.high_variability else 'off'}!"
+        if sub == "auto_dm":
             settings.auto_dm = not settings.auto_dm
-            self.e.reply(ctx, f"Auto DM turned {'on' if settings.auto_dm else 'off'}!")
-        elif sub == "suffix":
+            return f"Auto DM turned {'on' if settings.auto_dm else 'off'}!"
+        if sub == "suffix":
             value = normalise(str(ctx.options.get("new_value") or ""))
-            if value:
-                try:
-                    parse_prompt("x " + value, bot_key=ctx.bot_key)
-                except PromptError as error:
-                    self.e.notice(ctx, error.title, error.description)
-                    return
-                settings.suffix = value
-                self.e.reply(ctx, f"Custom suffix saved: `{value}`")
-            else:
+            if not value:
                 settings.suffix = ""
-                self.e.reply(ctx, "Custom suffix removed.")
-        elif sub == "option set":
+                return "Custom suffix removed."
+            try:
+                parse_prompt("x " + value, bot_key=ctx.bot_key)
+            except PromptError as error:
+                self.e.notice(ctx, error.title, error.description)
+                return None
+            settings.suffix = value
+            return f"Custom suffix saved: `{value}`"
+        if sub == "option set":
             name = str(ctx.options.get("option", "")).strip().lstrip("-").lower()
             value = normalise(str(ctx.options.get("value") or ""))
             if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
                 self.e.notice(ctx, C.TITLE_INVALID_PARAMETER, "Option names use letters, digits and `_` only.")
-            elif value:
-                settings.options[name] = value
-                self.e.reply(ctx, f"Custom option `--{name}` set to `{value}`")
-            else:
+                return None
+            if not value:
                 settings.options.pop(name, None)
-                self.e.reply(ctx, f"Custom option `--{name}` deleted.")
-        elif sub == "option list":
-            if settings.options:
-                lines = "\n".join(f"`--{k}`: {v}" for k, v in sorted(settings.options.items()))
-                self.e.reply(ctx, f"Your custom options:\n{lines}")
-            else:
-                self.e.reply(ctx, "You have no custom options.")
-        else:
-            self.e.reply(ctx, "Please pick a preference to change.")
+                return f"Custom option `--{name}` deleted."
+            settings.options[name] = value
+            return f"Custom option `--{name}` set to `{value}`"
+        if sub == "option list":
+            if not settings.options:
+                return "You have no custom options."
+            lines = "\n".join(f"`--{k}`: {v}" for k, v in sorted(settings.options.items()))
+            return f"Your custom options:\n{lines}"
+        return "Please pick a preference to change."
 
     async def show(self, ctx: Ctx) -> None:
         if self.e.gate(ctx):

@@ -29,6 +29,119 @@ async def filled(gw: Gateway, message: JSON) -> JSON:
     return await gw.event("MESSAGE_UPDATE", lambda d: d["id"] == message["id"] and not d["flags"] & 128)
 
 
+async def answer_to(
+    discord: Discord,
+    gw: Gateway,
+    name: str,
+    options: list[JSON] | None = None,
+    *,
+    ephemeral: bool = True,
+    **kwargs: Any,
+) -> JSON:
+    """The answer to a command the bot defers, after checking the two steps of a deferred reply: a MESSAGE_CREATE with
+    flags 128 (64|128 when ephemeral), empty, with the nonce and the interaction; then a MESSAGE_UPDATE of the same
+    message without the nonce, carrying the answer with the loading flag cleared."""
+    nonce = discord.nonce()
+    start = len(gw.frames)
+    status, body = await discord.command(name, options, nonce=nonce, session_id=gw.session_id, **kwargs)
+    assert status == 204, body
+    success = await gw.event("INTERACTION_SUCCESS", lambda d: d.get("nonce") == nonce, start=start)
+    thinking = await gw.event("MESSAGE_CREATE", lambda d: d.get("nonce") == nonce, start=start)
+    assert thinking["flags"] == (64 | 128 if ephemeral else 128)
+    assert (thinking["content"], thinking["embeds"], thinking["components"], thinking["attachments"]) == (
+        "",
+        [],
+        [],
+        [],
+    )
+    metadata = thinking["interaction_metadata"]
+    assert (metadata["id"], metadata["type"]) == (success["id"], 2)
+    assert thinking["interaction"]["id"] == success["id"] and thinking["interaction"]["name"] == metadata["name"]
+    answer = await gw.event("MESSAGE_UPDATE", lambda d: d["id"] == thinking["id"], start=start)
+    assert "nonce" not in answer
+    assert answer["flags"] == (64 if ephemeral else 0)
+    assert answer["interaction_metadata"] == metadata and answer["interaction"] == thinking["interaction"]
+    assert answer["content"] or answer["embeds"]
+    answers = [
+        f["d"]
+        for f in gw.frames[start:]
+        if f.get("t") == "MESSAGE_CREATE" and (f["d"].get("interaction_metadata") or {}).get("id") == success["id"]
+    ]
+    assert answers == [thinking]  # the answer is the edit, not a second message
+    return answer
+
+
+def option(name: str, value: str) -> JSON:
+    return {"type": 3, "name": name, "value": value}
+
+
+def sub(name: str, *options: JSON) -> JSON:
+    return {"type": 1, "name": name, "options": list(options)}
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "full_name", "ephemeral", "expected"),
+    [
+        ("settings", [], "settings", True, "Adjust your settings here."),
+        ("info", [], "info", True, "Your info - alice"),
+        ("describe", [option("link", "https://example.com/a.jpg")], "describe", False, "1️⃣ "),
+        ("shorten", [option("prompt", "a very detailed red fox")], "shorten", False, "**Important tokens**"),
+        ("prefer", [sub("remix")], "prefer remix", True, "Remix mode turned on!"),
+        ("prefer", [sub("variability")], "prefer variability", True, "High variability mode turned off!"),
+        ("prefer", [sub("auto_dm")], "prefer auto_dm", True, "Auto DM turned on!"),
+        ("prefer", [sub("suffix", option("new_value", "--s 50"))], "prefer suffix", True, "Custom suffix saved"),
+        ("prefer", [sub("suffix")], "prefer suffix", True, "Custom suffix removed."),
+        (
+            "prefer",
+            [{"type": 2, "name": "option", "options": [sub("set", option("option", "o"), option("value", "--q 2"))]}],
+            "prefer option set",
+            True,
+            "Custom option `--o` set to `--q 2`",
+        ),
+        (
+            "prefer",
+            [{"type": 2, "name": "option", "options": [sub("list")]}],
+            "prefer option list",
+            True,
+            "You have no",
+        ),
+    ],
+)
+async def test_deferred_commands(
+    discord: Discord,
+    gw: Gateway,
+    name: str,
+    options: list[JSON],
+    full_name: str,
+    ephemeral: bool,
+    expected: str,
+) -> None:
+    answer = await answer_to(discord, gw, name, options, ephemeral=ephemeral)
+    assert answer["interaction_metadata"]["name"] == full_name
+    text = answer["content"] + "".join(e.get("title", "") + e["description"] for e in answer["embeds"])
+    assert expected in text
+
+
+async def test_niji_settings_are_deferred_too(discord: Discord, gw: Gateway) -> None:
+    answer = await answer_to(discord, gw, "settings", application_id=NIJI_APP_ID)
+    assert answer["author"]["id"] == NIJI_APP_ID and answer["components"]
+
+
+@pytest.mark.parametrize("name", ["fast", "relax", "turbo", "help", "userid"])
+async def test_immediate_replies_are_not_deferred(discord: Discord, gw: Gateway, name: str) -> None:
+    nonce = discord.nonce()
+    start = len(gw.frames)
+    status, _ = await discord.command(name, nonce=nonce, session_id=gw.session_id)
+    assert status == 204
+    reply = await gw.event("MESSAGE_CREATE", lambda d: d.get("nonce") == nonce, start=start)
+    assert reply["flags"] == 64 and (reply["content"] or reply["embeds"])
+
+
+async def test_refused_preference_is_an_immediate_notice(discord: Discord, gw: Gateway) -> None:
+    bad = await reply_to(discord, gw, "prefer", [sub("suffix", option("new_value", "--bogus"))])
+    assert bad["flags"] == 64 and bad["embeds"][0]["title"] == "Invalid parameter"
+
+
 async def describe_upload(discord: Discord, gw: Gateway, data: bytes, filename: str = "1712345678.png") -> JSON:
     uploaded = await discord.upload(filename, data)
     first = await reply_to(
@@ -229,7 +342,7 @@ async def test_mode_commands(discord: Discord, gw: Gateway, alice: Account, comm
 
 
 async def test_settings_message_and_buttons(sim: Simulator, discord: Discord, gw: Gateway, alice: Account) -> None:
-    settings = await reply_to(discord, gw, "settings")
+    settings = await answer_to(discord, gw, "settings")
     assert settings["flags"] == 64
     assert settings["content"].startswith("Adjust your settings here. Current suffix:")
     labels = {c.get("label"): c for row in settings["components"] for c in row["components"] if c["type"] == 2}
@@ -270,7 +383,7 @@ async def test_settings_message_and_buttons(sim: Simulator, discord: Discord, gw
 
 
 async def test_niji_settings(discord: Discord, gw: Gateway) -> None:
-    settings = await reply_to(discord, gw, "settings", application_id=NIJI_APP_ID)
+    settings = await answer_to(discord, gw, "settings", application_id=NIJI_APP_ID)
     ids = custom_ids(settings)
     assert "MJ::Settings::NijiStyle::cute" in ids and "MJ::Settings::TurboMode" not in ids
     select = settings["components"][0]["components"][0]
@@ -278,55 +391,36 @@ async def test_niji_settings(discord: Discord, gw: Gateway) -> None:
 
 
 async def test_prefer_commands(discord: Discord, gw: Gateway, alice: Account) -> None:
-    on = await reply_to(discord, gw, "prefer", [{"type": 1, "name": "remix", "options": []}])
+    on = await answer_to(discord, gw, "prefer", [sub("remix")])
     assert on["content"].startswith("Remix mode turned on") and on["interaction_metadata"]["name"] == "prefer remix"
-    off = await reply_to(discord, gw, "prefer", [{"type": 1, "name": "remix", "options": []}])
-    assert off["content"].startswith("Remix mode turned off")
-    variability = await reply_to(discord, gw, "prefer", [{"type": 1, "name": "variability", "options": []}])
+    assert alice.settings["midjourney"].remix
+    off = await answer_to(discord, gw, "prefer", [sub("remix")])
+    assert off["content"].startswith("Remix mode turned off") and not alice.settings["midjourney"].remix
+    variability = await answer_to(discord, gw, "prefer", [sub("variability")])
     assert "turned off" in variability["content"]
-    suffix = await reply_to(
-        discord,
-        gw,
-        "prefer",
-        [{"type": 1, "name": "suffix", "options": [{"type": 3, "name": "new_value", "value": "--ar 16:9"}]}],
-    )
+    suffix = await answer_to(discord, gw, "prefer", [sub("suffix", option("new_value", "--ar 16:9"))])
     assert suffix["content"] == "Custom suffix saved: `--ar 16:9`"
-    bad = await reply_to(
-        discord,
-        gw,
-        "prefer",
-        [{"type": 1, "name": "suffix", "options": [{"type": 3, "name": "new_value", "value": "--bogus"}]}],
-    )
+    bad = await reply_to(discord, gw, "prefer", [sub("suffix", option("new_value", "--bogus"))])
     assert bad["embeds"][0]["title"] == "Invalid parameter"
-    option = await reply_to(
+    bad_name = await reply_to(
         discord,
         gw,
         "prefer",
-        [
-            {
-                "type": 2,
-                "name": "option",
-                "options": [
-                    {
-                        "type": 1,
-                        "name": "set",
-                        "options": [
-                            {"type": 3, "name": "option", "value": "mine"},
-                            {"type": 3, "name": "value", "value": "--s 500"},
-                        ],
-                    }
-                ],
-            }
-        ],
+        [{"type": 2, "name": "option", "options": [sub("set", option("option", "no way"), option("value", "--s 1"))]}],
     )
-    assert "`--mine`" in option["content"]
-    listed = await reply_to(
-        discord, gw, "prefer", [{"type": 2, "name": "option", "options": [{"type": 1, "name": "list", "options": []}]}]
+    assert bad_name["embeds"][0]["title"] == "Invalid parameter"
+    mine = await answer_to(
+        discord,
+        gw,
+        "prefer",
+        [{"type": 2, "name": "option", "options": [sub("set", option("option", "mine"), option("value", "--s 500"))]}],
     )
+    assert "`--mine`" in mine["content"]
+    listed = await answer_to(discord, gw, "prefer", [{"type": 2, "name": "option", "options": [sub("list")]}])
     assert "`--mine`: --s 500" in listed["content"]
     result = await imagine_result(discord, gw, "custom --mine")
     assert result["content"].startswith("**custom --s 500 --ar 16:9** - ")
-    auto = await reply_to(discord, gw, "prefer", [{"type": 1, "name": "auto_dm", "options": []}])
+    auto = await answer_to(discord, gw, "prefer", [sub("auto_dm")])
     assert auto["content"] == "Auto DM turned on!"
 
 
