@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from mjapi.clock import now_ms
+
 
 class JobStatus(StrEnum):
     QUEUED = "queued"  # accepted, waiting for a free account slot (ours, not Midjourney's queue)
@@ -16,6 +18,9 @@ class JobStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # The midjourney-proxy face's placeholder for a button whose form the caller must fill first (/mj/submit/modal):
+    # neither active nor terminal; holds no slot and is not charged until the form is submitted under the same id.
+    MODAL = "modal"
 
 
 ACTIVE_STATUSES = frozenset({JobStatus.SUBMITTED, JobStatus.WAITING, JobStatus.RUNNING})
@@ -207,6 +212,7 @@ class Account(BaseModel):
     health_reason: str | None = None
     health_changed_at: int | None = None
     session_id: str | None = None
+    heartbeat_until: int = 0  # epoch ms: the relay holding this account's session vouches for it until then
     info: dict[str, Any] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict)  # per bot: {"mj": {"remix": true, ...}}, from the bot
     updated_at: int = 0
@@ -219,10 +225,25 @@ class Account(BaseModel):
     def free_slots(self) -> int:
         return max(0, self.concurrency - self.slots_used)
 
+    def connected_at(self, now: int) -> bool:
+        """A relay holds (or can resume) the account's gateway session *and* is alive at ``now`` (epoch ms): it
+        renews ``heartbeat_until`` with its lease, so a killed relay stops counting within the lease time. A stored
+        session id alone proves nothing: the bot's answers to a job sent now would go unheard."""
+        return bool(self.session_id) and self.heartbeat_until > now
+
     @property
     def connected(self) -> bool:
-        """The relay holds (or can resume) a gateway session: without one, the bot's answers would go unheard."""
-        return bool(self.session_id)
+        return self.connected_at(now_ms())
+
+    def live_health_at(self, now: int) -> Health:
+        """The stored health, except that an ``ok`` account without a live relay is ``disconnected``."""
+        if self.health == Health.OK and not self.connected_at(now):
+            return Health.DISCONNECTED
+        return self.health
+
+    @property
+    def live_health(self) -> Health:
+        return self.live_health_at(now_ms())
 
     @property
     def usable(self) -> bool:

@@ -35,6 +35,10 @@ class SlotTaken(Exception):
     """The chosen account had no free slot (or stopped being usable) when we tried to reserve it."""
 
 
+class JobExists(Exception):
+    """The job id is taken by a job that is not a MODAL placeholder of the same token (a form submitted twice)."""
+
+
 # Nested documents we never query into are stored as JSON text: one string attribute instead of deep lists of maps
 # (cheaper to (de)serialise for boto3 and DynamoDB alike, and the item stays small).
 DOCUMENT_FIELDS = ("images", "buttons", "prompts", "info", "options")
@@ -87,6 +91,19 @@ def ref_put_operation(kind: str, key: str, job_id: str) -> dict[str, object]:
     }
 
 
+def _create_operation(job: Job) -> dict[str, object]:
+    """Write a new job. The id must be free, or hold the MODAL placeholder of the same token: a form submitted through
+    /mj/submit/modal turns its placeholder into the real job under the same id, exactly once."""
+    return {
+        "Put": {
+            "Item": job_item(job),
+            "ConditionExpression": "attribute_not_exists(pk) OR (#status = :modal AND token_hash = :owner)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":modal": JobStatus.MODAL.value, ":owner": job.token_hash},
+        }
+    }
+
+
 def _queue_push_operation(queue_key: str, limit: int) -> dict[str, object]:
     return {
         "Update": {
@@ -128,7 +145,8 @@ class JobStore:
         if job.holds_slot:
             slot_index = len(ops)
             ops.append(reserve_slot_operation(job.account_id, bot=job.bot.value, mode=mode))
-        ops.append({"Put": {"Item": job_item(job), "ConditionExpression": "attribute_not_exists(pk)"}})
+        put_index = len(ops)
+        ops.append(_create_operation(job))
         ops.append(ref_put_operation("nonce", job.nonce, job.id))
         try:
             self.table.transact(ops)
@@ -137,6 +155,8 @@ class JobStore:
                 raise TokenRejected from exc
             if slot_index >= 0 and exc.failed(slot_index):
                 raise SlotTaken from exc
+            if exc.failed(put_index):
+                raise JobExists(job.id) from exc
             raise
 
     def create_queued(self, job: Job, *, charge: bool, limit: int) -> None:
@@ -148,7 +168,7 @@ class JobStore:
             ops.append(charge_operation(job.token_hash, now_s()))
         queue_index = len(ops)
         ops.append(_queue_push_operation(job.queue_key, limit))
-        ops.append({"Put": {"Item": job_item(job), "ConditionExpression": "attribute_not_exists(pk)"}})
+        ops.append(_create_operation(job))
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
@@ -156,7 +176,17 @@ class JobStore:
                 raise TokenRejected from exc
             if exc.failed(queue_index):
                 raise QueueFull from exc
+            if exc.failed(queue_index + 1):
+                raise JobExists(job.id) from exc
             raise
+
+    def create_modal(self, job: Job) -> None:
+        """Record a MODAL placeholder: no slot, no queue place, no charge (the form's submission is charged)."""
+        assert job.status == JobStatus.MODAL
+        try:
+            self.table.put(job_item(job), condition="attribute_not_exists(pk)")
+        except ConditionFailed as exc:
+            raise JobExists(job.id) from exc
 
     def claim_queued(
         self, job: Job, *, account_id: str, channel_id: str, guild_id: str | None, nonce: str, mode: str | None
@@ -364,9 +394,9 @@ class JobStore:
             }
             expression, names, vals = _set_expression(encode_documents(updates), remove=("gsi2pk", "gsi2sk"))
             names["#cur"] = "status"
-            if current.status == JobStatus.QUEUED:
-                condition = "#cur = :cur_queued"
-                vals[":cur_queued"] = JobStatus.QUEUED.value
+            if current.status in (JobStatus.QUEUED, JobStatus.MODAL):  # neither holds a slot
+                condition = "#cur = :cur_waiting"
+                vals[":cur_waiting"] = current.status.value
             else:
                 condition = f"#cur IN ({', '.join(f':a{n}' for n in range(len(_ACTIVE)))}) AND holds_slot = :held"
                 vals.update({f":a{n}": s for n, s in enumerate(_ACTIVE)})
