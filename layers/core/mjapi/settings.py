@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     queue_timeout_seconds: int = 3600
     job_retention_days: int = 90
     max_prompt_length: int = 4000
-    max_upload_bytes: int = 8 * 1024 * 1024
+    # Lambda takes at most 6 MB of request payload, and API Gateway base64-encodes binary bodies (x4/3): one request
+    # carries at most ~4.1 MiB of file, so a larger image gets a clear 413 instead of API Gateway's bare error.
+    max_upload_bytes: int = 4 * 1024 * 1024
+    max_request_bytes: int = 5_600_000
     switch_wait_seconds: float = 8.0
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mjapi import __version__
 from mjapi.api import admin_routes, command_routes, midjourney_routes
+from mjapi.api.request_guard import RouteInfo, body_kind, check_request
 from mjapi.service.errors import ApiError
+from mjapi.settings import get_settings
 
 logger = Logger(service="mjapi")
 
@@ -34,8 +38,32 @@ def _describe_validation(errors: list[dict[str, Any]]) -> tuple[str, list[dict[s
     return f"{where}{first['problem']}", details
 
 
+class GuardedResolver(APIGatewayRestResolver):
+    """Checks method, content type and body (``request_guard``) before Powertools parses anything."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        try:
+            routes = self._routes_for(str(event.get("path") or "/"))
+            check_request(event, routes, max_body_bytes=get_settings().max_request_bytes)
+        except ApiError as exc:
+            return {
+                "statusCode": exc.status,
+                "headers": {"Content-Type": "application/json", **exc.headers},
+                "body": json.dumps(exc.body()),
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
+
+    def _routes_for(self, path: str) -> list[RouteInfo]:
+        return [
+            RouteInfo(method=route.method, body=body_kind(route.func))
+            for route in self._static_routes + self._dynamic_routes
+            if route.rule.match(path)
+        ]
+
+
 def build_resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = GuardedResolver(enable_validation=True)
     app.include_router(midjourney_routes.router)
     app.include_router(command_routes.router)
     app.include_router(admin_routes.router)
@@ -55,7 +83,9 @@ def build_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
     def api_error(exc: ApiError) -> Response[str]:
-        return _json(exc.status, exc.body())
+        return Response(
+            status_code=exc.status, content_type="application/json", body=json.dumps(exc.body()), headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def validation_error(exc: RequestValidationError) -> Response[str]:

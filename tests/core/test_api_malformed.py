@@ -1,0 +1,129 @@
+"""Malformed requests get a clear 4xx (400, 405, 413, 415) with ``{code, message}``, before or after auth."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+import pytest
+
+from mjapi.secrets import clear_secrets_cache, get_secrets
+from mjapi.store.accounts import set_session, sync_accounts
+from mjapi.store.table import Table
+from tests.support.apigw import ApiClient, multipart
+
+ADMIN = "admin-key-for-malformed-0123456789"
+
+
+@pytest.fixture
+def api(table: Table, monkeypatch: pytest.MonkeyPatch) -> ApiClient:
+    accounts = [{"id": "x1", "token": "discord-token", "channel_id": "123", "mode": "fast"}]
+    monkeypatch.setenv("MJAPI_SECRETS_JSON", json.dumps({"admin_key": ADMIN, "accounts": accounts}))
+    monkeypatch.setenv("MJAPI_DISCORD_API_BASE", "http://127.0.0.1:9/api/v9")
+    monkeypatch.setenv("MJAPI_DISCORD_MAX_RETRIES", "0")
+    clear_secrets_cache()
+    sync_accounts(table, get_secrets().accounts)
+    set_session(table, "x1", "s" * 32)
+    module: Any = importlib.import_module("functions.api.app")
+    return ApiClient(module.lambda_handler)
+
+
+@pytest.fixture
+def token(api: ApiClient) -> str:
+    return str(api.get("/midjourney/create_token", query={"count": 5}, headers={"x-admin-key": ADMIN}).json()["token"])
+
+
+def _error(resp: Any, status: int, code: str) -> None:
+    assert resp.status == status, resp.text
+    body = resp.json()
+    assert body["code"] == code, body
+    assert body["message"]
+
+
+@pytest.mark.parametrize("with_token", [False, True])
+@pytest.mark.parametrize(
+    ("content_type", "raw"),
+    [("text/plain", b"prompt=a cat"), ("application/octet-stream", b"\x00\x01\x02"), ("application/xml", b"<a/>")],
+)
+def test_a_non_json_body_on_a_json_route_is_415(
+    api: ApiClient, token: str, with_token: bool, content_type: str, raw: bytes
+) -> None:
+    query = {"token": token} if with_token else None
+    _error(
+        api.post("/midjourney/imagine", raw_body=raw, content_type=content_type, query=query),
+        415,
+        "unsupported_media_type",
+    )
+
+
+def test_multipart_without_a_boundary_is_400(api: ApiClient, token: str) -> None:
+    resp = api.post(
+        "/midjourney/describe", raw_body=b"--x\r\n", content_type="multipart/form-data", query={"token": token}
+    )
+    _error(resp, 400, "invalid_multipart")
+
+
+def test_json_on_a_multipart_route_is_415(api: ApiClient, token: str) -> None:
+    _error(
+        api.post("/midjourney/describe", json_body={"image": "x"}, query={"token": token}),
+        415,
+        "unsupported_media_type",
+    )
+
+
+def test_json_nested_thousands_deep_is_400(api: ApiClient, token: str) -> None:
+    deep = ("[" * 5000 + "]" * 5000).encode()
+    _error(api.post("/midjourney/imagine", raw_body=deep, content_type="application/json"), 400, "invalid_json")
+    deep_object = ('{"a":' * 3000 + "1" + "}" * 3000).encode()
+    _error(
+        api.post("/midjourney/imagine", raw_body=deep_object, content_type="application/json", query={"token": token}),
+        400,
+        "invalid_json",
+    )
+
+
+def test_broken_json_is_400(api: ApiClient) -> None:
+    _error(
+        api.post("/midjourney/imagine", raw_body=b'{"prompt": ', content_type="application/json"), 400, "invalid_json"
+    )
+
+
+def test_a_body_over_the_limit_is_413(api: ApiClient, token: str) -> None:
+    body, ctype = multipart({}, {"image": ("big.png", b"\x89PNG" + b"0" * (7 * 1024 * 1024), "image/png")})
+    _error(
+        api.post("/midjourney/describe", raw_body=body, content_type=ctype, query={"token": token}),
+        413,
+        "body_too_large",
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("DELETE", "/midjourney/imagine"),
+        ("PUT", "/midjourney/job"),
+        ("POST", "/midjourney/job"),
+        ("GET", "/midjourney/describe"),
+    ],
+)
+def test_a_wrong_method_is_405_with_allow(api: ApiClient, method: str, path: str) -> None:
+    resp = api.call(method, path)
+    _error(resp, 405, "method_not_allowed")
+    assert resp.headers.get("allow")
+
+
+def test_an_unknown_path_is_still_404(api: ApiClient) -> None:
+    _error(api.get("/midjourney/nope"), 404, "route_not_found")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"--b\r\n", b"garbage", b'--b\r\nContent-Disposition: form-data; name="image"\r\n\r\nxx', b"--b--\r\n"],
+)
+def test_a_broken_multipart_body_is_4xx(api: ApiClient, token: str, raw: bytes) -> None:
+    resp = api.post(
+        "/midjourney/describe", raw_body=raw, content_type="multipart/form-data; boundary=b", query={"token": token}
+    )
+    assert 400 <= resp.status < 500, resp.text
+    assert resp.json()["code"]
