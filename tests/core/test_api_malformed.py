@@ -127,3 +127,10 @@ def test_a_broken_multipart_body_is_4xx(api: ApiClient, token: str, raw: bytes) 
     )
     assert 400 <= resp.status < 500, resp.text
     assert resp.json()["code"]
+
+
+@pytest.mark.parametrize("prompt", ["a cat\x00", "a \u202ecat", "a\x07cat"])
+def test_control_characters_in_a_prompt_are_a_clear_400(api: ApiClient, token: str, prompt: str) -> None:
+    resp = api.post("/midjourney/imagine", json_body={"token": token, "prompt": prompt})
+    _error(resp, 400, "invalid_prompt")
+    assert "U+" in resp.json()["message"]

@@ -167,3 +167,22 @@ def test_prompt_like_input_never_raises(text: str) -> None:
     result = check_prompt(text)
     assert all(issue.code and issue.message for issue in (*result.errors, *result.warnings))
     assert result.aspect_ratio[0] > 0 and result.aspect_ratio[1] > 0
+
+
+@pytest.mark.parametrize(
+    ("prompt", "shown"),
+    [("a cat\x00", "U+0000"), ("a \u202ecat", "U+202E"), ("a \u2066cat\u2069", "U+2066"), ("a\x1bcat", "U+001B")],
+)
+def test_control_and_bidi_characters_are_refused(prompt: str, shown: str) -> None:
+    result = check_prompt(prompt)
+    assert not result.ok
+    [error] = [e for e in result.errors if e.code == "control_characters"]
+    assert shown in error.message
+
+
+def test_zero_width_characters_are_removed_with_a_warning_but_emoji_joiners_stay() -> None:
+    result = check_prompt("a\u200b cat\ufeff 👩\u200d🚀")
+    assert result.ok
+    assert result.normalized == "a cat 👩\u200d🚀"
+    assert [w.code for w in result.warnings] == ["invisible_characters_removed"]
+    assert check_prompt("tabs\tand\nnewlines are whitespace").ok

@@ -39,11 +39,25 @@ _INT = re.compile(r"^-?\d{1,12}$")
 _FLOAT = re.compile(r"^-?(?:\d{1,6}(?:\.\d{0,6})?|\.\d{1,6})$")
 
 
+#: Invisible characters that only hide text: zero-width space/non-joiner, word joiner, BOM. (The zero-width joiner
+#: stays: it glues emoji sequences together.)
+_INVISIBLE = re.compile("[\u200b\u200c\u2060\ufeff]")
+#: Characters a prompt must not carry to Discord: C0/C1 controls other than whitespace, and bidi overrides/isolates
+#: that make text display differently from what it says.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+
+
 def normalize_prompt(text: str) -> str:
-    """``—`` -> ``--``, ``–`` before a parameter name -> ``--``, whitespace runs -> one space, trimmed. Idempotent."""
-    text = text.replace("\u2014", "--")
+    """``—`` -> ``--``, ``–`` before a parameter name -> ``--``, invisible characters dropped, whitespace runs -> one
+    space, trimmed. Idempotent."""
+    text = _INVISIBLE.sub("", text.replace("\u2014", "--"))
     text = _EN_DASH_PARAM.sub("--", text)
     return _WS.sub(" ", text).strip()
+
+
+def forbidden_characters(text: str) -> list[str]:
+    """The control and bidi-override characters in ``text``, as ``U+XXXX`` (empty when there are none)."""
+    return sorted({f"U+{ord(c):04X}" for c in _FORBIDDEN.findall(text)})
 
 
 class PromptParam(BaseModel):
@@ -260,6 +274,11 @@ def check_prompt(text: str, *, max_length: int = MAX_PROMPT_LENGTH) -> PromptChe
     parts = split_prompt(normalized)
     errors: list[PromptIssue] = []
     warnings: list[PromptIssue] = []
+    if forbidden := forbidden_characters(normalized):
+        message = f"The prompt contains control or text-direction characters ({', '.join(forbidden[:5])}); remove them."
+        errors.append(_issue("control_characters", message))
+    if _INVISIBLE.search(text):
+        warnings.append(_issue("invisible_characters_removed", "Zero-width characters were removed from the prompt."))
     if not normalized:
         errors.append(_issue("empty_prompt", "The prompt is empty."))
     elif len(normalized) > max_length:

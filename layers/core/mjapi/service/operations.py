@@ -20,7 +20,11 @@ def check_prompt_or_400(ctx: Context, prompt: str | None, *, max_length: int | N
     if check.ok:
         return check
     first = check.errors[0]
-    code = "invalid_prompt" if first.code in ("empty_prompt", "prompt_too_long") else "invalid_parameter"
+    code = (
+        "invalid_prompt"
+        if first.code in ("empty_prompt", "prompt_too_long", "control_characters")
+        else ("invalid_parameter")
+    )
     details = [e.model_dump(exclude_none=True) for e in check.errors]
     raise bad_request(code, first.message, details=details)
 
