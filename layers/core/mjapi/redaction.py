@@ -10,16 +10,18 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 MASK = "***"
+_KEYS = r"(?:token|admin_key|api_key|access_token|authorization|mj-api-secret|x-admin-key|webhook_signing_key)"
 _PATTERNS = (
-    # token=... in query strings and headers-as-text; "token": "..." / 'token': '...' in JSON bodies and dict reprs
-    re.compile(r"(?i)(\b(?:token|admin_key|api_key|access_token|mj-api-secret|x-admin-key)=)[^&\s\"'<>,}]+"),
-    re.compile(
-        r"""(?i)(["'](?:token|admin_key|api_key|access_token|authorization|mj-api-secret|x-admin-key)["']\s*:\s*["']?)"""
-        r"""[^"'&\s,}]+"""
-    ),
+    # token=... in query strings and headers-as-text
+    re.compile(rf"(?i)(\b{_KEYS}=)[^&\s\"'<>,}}\\]+"),
+    # "token": "..." / 'token': '...' in JSON bodies and dict reprs, also when the JSON sits escaped inside another
+    # string (\"admin_key\": \"...\", as botocore logs a SecretString at DEBUG)
+    re.compile(rf"""(?i)(\\*["']{_KEYS}\\*["']\s*:\s*(?:\\*["'])?)[^"'&\s,}}\\]+"""),
     re.compile(r"\bmjk_[A-Za-z0-9_-]{8,}"),
     re.compile(r"\b[A-Za-z0-9_-]{20,30}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{20,}"),  # Discord user token shape
 )
@@ -65,3 +67,19 @@ def install() -> None:
 
         logging.setLogRecordFactory(factory)
         _installed = True
+
+
+@contextmanager
+def quiet(*loggers: str) -> Iterator[None]:
+    """Raise these loggers to INFO for the duration (while a secret is fetched, before :func:`register` knows it)."""
+    saved = [(logging.getLogger(name), logging.getLogger(name).level) for name in loggers]
+    with _lock:
+        for log, level in saved:
+            if log.getEffectiveLevel() < logging.INFO:
+                log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        with _lock:
+            for log, level in saved:
+                log.setLevel(level)

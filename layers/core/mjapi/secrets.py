@@ -72,7 +72,8 @@ def _read_raw(settings: Settings) -> Any:
     if settings.secrets_file:
         return json.loads(settings.secrets_file.read_text(encoding="utf-8"))
     if settings.secret_arn:
-        resp = aws.client("secretsmanager").get_secret_value(SecretId=settings.secret_arn)
+        with redaction.quiet("botocore", "urllib3"):  # their DEBUG lines would carry the secret before it is known
+            resp = aws.client("secretsmanager").get_secret_value(SecretId=settings.secret_arn)
         return json.loads(resp["SecretString"])
     return {}
 

@@ -50,3 +50,24 @@ def test_install_is_idempotent(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
         logging.getLogger("x").info("token=%s", "abcdefghij")
     assert caplog.records[-1].getMessage() == "token=***"
+
+
+def test_escaped_json_inside_a_string_is_masked() -> None:
+    """botocore at DEBUG logs a Secrets Manager response whose SecretString is JSON inside a JSON string."""
+    line = (
+        r'b\'{"SecretString":"{\\"admin_key\\": \\"k-1234567890\\", \\"webhook_signing_key\\": \\"abcdef012345\\"}"}\''
+    )
+    cleaned = redaction.redact(line)
+    assert "k-1234567890" not in cleaned
+    assert "abcdef012345" not in cleaned
+    assert 'admin_key\\\\": \\\\"***' in cleaned
+
+
+def test_quiet_raises_a_logger_to_info_for_a_while(caplog: pytest.LogCaptureFixture) -> None:
+    log = logging.getLogger("botocore.endpoint")
+    with caplog.at_level(logging.DEBUG):
+        with redaction.quiet("botocore"):
+            log.debug("response body with a secret")
+        log.debug("afterwards")
+    assert "response body with a secret" not in caplog.text
+    assert "afterwards" in caplog.text
