@@ -74,7 +74,7 @@ def quiet(*loggers: str) -> Iterator[None]:
     """Raise these loggers to INFO for the duration (while a secret is fetched, before :func:`register` knows it)."""
     saved = [(logging.getLogger(name), logging.getLogger(name).level) for name in loggers]
     with _lock:
-        for log, level in saved:
+        for log, _level in saved:
             if log.getEffectiveLevel() < logging.INFO:
                 log.setLevel(logging.INFO)
     try:
