@@ -1,7 +1,8 @@
 """Who is calling: an API token (clients) or the admin key (operators).
 
 Tokens are accepted where existing clients put them: the ``token`` query parameter (the original API),
-``Authorization: Bearer``, ``x-api-key``, or ``mj-api-secret`` (midjourney-proxy clients such as new-api).
+``Authorization: Bearer``, ``x-api-key``, or ``mj-api-secret`` (midjourney-proxy clients such as new-api; on ``/mj/*``
+it comes first, and ``Authorization`` may carry the bare token, as TRUEAI's clients send it).
 """
 
 from __future__ import annotations
@@ -45,9 +46,27 @@ def require_admin(ctx: Context, headers: Mapping[str, str]) -> None:
         raise ApiError(401, "admin_required", f"This endpoint needs the admin key (header '{ADMIN_HEADER}').")
 
 
+def proxy_secret(headers: Mapping[str, str]) -> str | None:
+    """midjourney-proxy clients: ``mj-api-secret`` (OSS, new-api, chat UIs), else ``Authorization`` with or without
+    ``Bearer `` (TRUEAI)."""
+    return (_header(headers, "mj-api-secret") or "").strip() or _bearer(headers)
+
+
+def require_proxy_token(ctx: Context, headers: Mapping[str, str]) -> ApiToken:
+    """The caller's token on ``/mj/*`` (see ``proxy_secret``); a missing, unknown or expired one is a 401."""
+    clear = proxy_secret(headers)
+    if not clear:
+        raise unauthorized("An mjapi API token is required in the 'mj-api-secret' header (or 'Authorization').")
+    return checked_token(ctx, clear)
+
+
 def require_token(ctx: Context, headers: Mapping[str, str], query_token: str | None) -> ApiToken:
     """The caller's token, checked for existence and expiry (uses are checked atomically when charged)."""
-    clear = presented_token(headers, query_token)
+    return checked_token(ctx, presented_token(headers, query_token))
+
+
+def checked_token(ctx: Context, clear: str | None) -> ApiToken:
+    """The token ``clear`` names, if it exists and has not expired; 401 otherwise."""
     if not clear:
         raise unauthorized()
     token = get_token(ctx.table, hash_token(clear))
@@ -59,7 +78,11 @@ def require_token(ctx: Context, headers: Mapping[str, str], query_token: str | N
 
 
 def require_usable_token(ctx: Context, headers: Mapping[str, str], query_token: str | None) -> ApiToken:
-    token = require_token(ctx, headers, query_token)
+    return usable(require_token(ctx, headers, query_token))
+
+
+def usable(token: ApiToken) -> ApiToken:
+    """``token`` if it has a use left (403 otherwise)."""
     if token.remaining <= 0:
         raise ApiError(403, "quota_exhausted", "This API token has no uses left.")
     return token
