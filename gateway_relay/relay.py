@@ -9,8 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from gateway_relay import health, metrics
 from gateway_relay.settings import RelaySettings
 from gateway_relay.worker import AccountWorker, discover_gateway_url, make_refresher
+from mjapi.clock import now_ms
 from mjapi.ids import new_job_id
 from mjapi.models import AccountConfig
 from mjapi.secrets import get_secrets
@@ -19,7 +21,7 @@ from mjapi.service.errors import ApiError
 from mjapi.service.follow_ups import submit_child
 from mjapi.service.forms import send_form
 from mjapi.service.jobs import dispatch_queued, reap
-from mjapi.store.accounts import sync_accounts
+from mjapi.store.accounts import list_accounts, sync_accounts
 from mjapi.tracking.applier import EventApplier, Outcome
 from mjapi.tracking.image_copy import ImageCopier
 
@@ -49,6 +51,8 @@ class Relay:
             asyncio.create_task(self._dispatcher_loop(), name="dispatcher"),
             asyncio.create_task(self._reaper_loop(), name="reaper"),
             asyncio.create_task(self._secrets_loop(), name="secrets"),
+            asyncio.create_task(self._health_loop(), name="health"),
+            asyncio.create_task(self._metrics_loop(), name="metrics"),
         ]
         await self._stop.wait()
         await self._shutdown()
@@ -120,6 +124,34 @@ class Relay:
                 await self._reconcile()
             except Exception:
                 logger.exception("could not refresh accounts")
+
+    # -- health and metrics ---------------------------------------------------------------------------------------
+
+    async def _health_loop(self) -> None:
+        """Touch the health file while the event loop runs (the container health check reads its age)."""
+        path = self.settings.health_file
+        if not path:
+            return
+        while True:
+            try:
+                await asyncio.to_thread(health.touch, path)
+            except OSError:
+                logger.warning("could not write the health file %s", path, exc_info=True)
+            await asyncio.sleep(self.settings.health_interval_seconds)
+
+    async def _metrics_loop(self) -> None:
+        """Publish the account gauges (connected, disconnected, unhealthy) every interval."""
+        assert self.ctx is not None
+        interval = self.settings.metrics_interval_seconds
+        if interval <= 0:
+            return
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                accounts = await asyncio.to_thread(list_accounts, self.ctx.table)
+                metrics.publish(metrics.account_gauges(accounts, now_ms()), namespace=self.settings.metrics_namespace)
+            except Exception:
+                logger.exception("could not publish the account metrics")
 
     # -- outcomes, dispatcher, reaper -----------------------------------------------------------------------------
 

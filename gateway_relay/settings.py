@@ -9,6 +9,8 @@ import socket
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway_relay.health import DEFAULT_HEALTH_FILE
+
 
 def _default_owner() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
@@ -32,3 +34,7 @@ class RelaySettings(BaseSettings):
     fast_fallback_to_relax: bool = True
     catch_up_messages: int = 50
     owner_id: str = Field(default_factory=_default_owner)
+    health_file: str = Field(default=DEFAULT_HEALTH_FILE, description="Touched by the event loop; empty: off")
+    health_interval_seconds: float = 10.0
+    metrics_interval_seconds: float = Field(default=60.0, description="Account gauges (EMF on stdout); 0: off")
+    metrics_namespace: str = "mjapi"

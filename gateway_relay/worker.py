@@ -33,6 +33,8 @@ from mjapi.models import AccountConfig, Health
 from mjapi.service.context import Context
 from mjapi.service.submitter import default_rest_factory
 from mjapi.store.accounts import (
+    clear_heartbeat,
+    heartbeat,
     load_gateway_resume,
     set_health,
     set_health_if,
@@ -76,6 +78,7 @@ class AccountWorker:
         self._applied_session: str | None = None
         self._disconnect_timer: asyncio.Task[None] | None = None
         self._stopping = False
+        self._published_session = False  # READY or RESUMED seen in this process: heartbeats are due
 
     @property
     def account_id(self) -> str:
@@ -124,6 +127,8 @@ class AccountWorker:
             if self._disconnect_timer:
                 self._disconnect_timer.cancel()
             await asyncio.to_thread(self._persist_resume)
+            with contextlib.suppress(Exception):  # the lease running out ends the heartbeat's worth anyway
+                await asyncio.to_thread(clear_heartbeat, self.ctx.table, self.account_id, self.settings.owner_id)
             await asyncio.to_thread(lease.release, self.ctx.table, self.account_id, self.settings.owner_id)
 
     async def stop(self) -> None:
@@ -143,12 +148,19 @@ class AccountWorker:
         return False
 
     async def _renew_lease(self) -> None:
+        """Renew the lease and, while a gateway session exists, the account's heartbeat: the API counts the account
+        as connected only while the heartbeat is fresh, so a relay that dies takes its accounts out of rotation
+        within the lease time."""
         while True:
             await asyncio.sleep(self.settings.lease_seconds / 3)
             try:
                 held = await asyncio.to_thread(
                     lease.acquire, self.ctx.table, self.account_id, self.settings.owner_id, self.settings.lease_seconds
                 )
+                if held and self._has_session():
+                    await asyncio.to_thread(
+                        heartbeat, self.ctx.table, self.account_id, self.settings.owner_id, self.settings.lease_seconds
+                    )
             except Exception:  # the table is unreachable for a moment: try again at the next beat
                 logger.warning("account %s: could not renew the lease", self.account_id, exc_info=True)
                 continue
@@ -156,6 +168,17 @@ class AccountWorker:
                 logger.error("account %s: lease lost to another relay; stopping this session", self.account_id)
                 await self.stop()
                 return
+
+    def _has_session(self) -> bool:
+        """A session this relay opened or resumed itself and can still resume (a short drop keeps it; a fatal close
+        or a stop ends it). A session merely loaded from the table does not count until it is RESUMED."""
+        return (
+            self._published_session
+            and self.connection is not None
+            and self.fatal is None
+            and not self._stopping
+            and self.connection.session.session_id is not None
+        )
 
     # -- resume state ---------------------------------------------------------------------------------------------
 
@@ -220,7 +243,14 @@ class AccountWorker:
         await asyncio.to_thread(self._published, resumed.session_id)
 
     def _published(self, session_id: str) -> None:
-        set_session(self.ctx.table, self.account_id, session_id)
+        self._published_session = True
+        set_session(
+            self.ctx.table,
+            self.account_id,
+            session_id,
+            owner=self.settings.owner_id,
+            live_seconds=self.settings.lease_seconds,
+        )
         set_health_if(self.ctx.table, self.account_id, Health.OK, expected=Health.DISCONNECTED)
         self._persist_resume()
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mjapi.midjourney.custom_ids import parse_custom_id
-from mjapi.models import Account, Button, Job, JobKind, JobStatus
+from mjapi.models import Account, Button, Health, Job, JobKind, JobStatus
 
 
 def _actions(rows: Sequence[Sequence[Button]]) -> list[list[dict[str, str]]]:
@@ -122,10 +122,14 @@ def progress_view(job: Job) -> dict[str, Any]:
 
 
 def device_view(account: Account, queued: int) -> dict[str, Any]:
-    """The original ``get_devices`` entry plus health and slot counts. Never includes the Discord token."""
+    """The original ``get_devices`` entry plus health and slot counts. Never includes the Discord token.
+
+    Health is live: an ``ok`` account whose relay stopped renewing its heartbeat shows ``disconnected``."""
+    health = account.live_health
+    stale = health != account.health
     status = "idle"
-    if not account.usable:
-        status = account.health.value if account.enabled else "disabled"
+    if not account.enabled or health != Health.OK:  # ``usable``, at the same instant as ``health``
+        status = health.value if account.enabled else "disabled"
     elif account.free_slots == 0:
         status = "full"
     elif account.slots_used:
@@ -138,8 +142,8 @@ def device_view(account: Account, queued: int) -> dict[str, Any]:
         "bot": account.bots[0].value,
         "bots": [bot.value for bot in account.bots],
         "status": status,
-        "health": account.health.value,
-        "health_reason": account.health_reason or None,
+        "health": health.value,
+        "health_reason": "no live gateway relay holds this account" if stale else account.health_reason or None,
         "enabled": account.enabled,
         "count": account.slots_used,
         "running": account.slots_used,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterable
@@ -78,11 +79,11 @@ def list_accounts(table: Table, *, max_age: float = 0.0) -> list[Account]:
 
 
 def reserve_slot_operation(account_id: str, *, bot: str, mode: str | None) -> dict[str, object]:
-    """Transaction step taking one slot; fails if the account is full, unhealthy, disabled, without that bot, or in
-    another mode."""
+    """Transaction step taking one slot; fails if the account is full, unhealthy, disabled, without that bot, in
+    another mode, or without a live relay (no session, or a heartbeat that ran out: see ``Account.connected_at``)."""
     condition = (
         "slots_used < concurrency AND health = :ok AND enabled = :true AND contains(bots, :bot) "
-        "AND session_id > :nothing"
+        "AND session_id > :nothing AND heartbeat_until > :now"
     )
     vals: dict[str, object] = {
         ":one": 1,
@@ -134,14 +135,62 @@ def set_health(table: Table, account_id: str, health: Health, reason: str | None
     return _to_account(item)
 
 
-def set_session(table: Table, account_id: str, session_id: str | None) -> None:
+# How long a relay's word counts when it does not say (the relay passes its lease time).
+DEFAULT_LIVE_SECONDS = 30.0
+
+
+def set_session(
+    table: Table,
+    account_id: str,
+    session_id: str | None,
+    *,
+    owner: str = "",
+    live_seconds: float = DEFAULT_LIVE_SECONDS,
+) -> None:
+    """Publish the relay's gateway session (READY or RESUMED): the relay is alive now, so this is a heartbeat too.
+    ``None`` clears the session and the heartbeat."""
+    now = now_ms()
     table.update(
         keys.account_pk(account_id),
         keys.ACCOUNT_SK,
-        "SET session_id = :s, session_at = :now",
+        "SET session_id = :s, session_at = :now, heartbeat_until = :until, relay_owner = :owner",
         condition="attribute_exists(pk)",
-        vals={":s": session_id or "", ":now": now_ms()},
+        vals={
+            ":s": session_id or "",
+            ":now": now,
+            ":until": now + int(live_seconds * 1000) if session_id else 0,
+            ":owner": owner,
+        },
     )
+
+
+def heartbeat(table: Table, account_id: str, owner: str, live_seconds: float) -> bool:
+    """The relay ``owner`` still holds this account's session: vouch for it ``live_seconds`` more. Written with every
+    lease renewal, so a relay that dies stops counting as connected within its lease time. False if no such account."""
+    try:
+        table.update(
+            keys.account_pk(account_id),
+            keys.ACCOUNT_SK,
+            "SET heartbeat_until = :until, relay_owner = :owner",
+            condition="attribute_exists(pk)",
+            vals={":until": now_ms() + int(live_seconds * 1000), ":owner": owner},
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def clear_heartbeat(table: Table, account_id: str, owner: str) -> None:
+    """A relay letting go of an account (shutdown, lease lost) stops vouching for it at once, unless another relay
+    has vouched for it since."""
+    with contextlib.suppress(ConditionFailed):
+        table.update(
+            keys.account_pk(account_id),
+            keys.ACCOUNT_SK,
+            "SET heartbeat_until = :zero",
+            condition="relay_owner = :owner",
+            vals={":zero": 0, ":owner": owner},
+        )
 
 
 def set_mode(table: Table, account_id: str, mode: str) -> None:
