@@ -128,3 +128,45 @@ def account_queue_key(account_id: str) -> str:
 
 def is_account_queue_key(queue_key: str) -> bool:
     return queue_key.startswith(_ACCOUNT_QUEUE_PREFIX)
+
+
+# -- webhook deliveries (mjapi.webhooks) ----------------------------------------------------------------------------
+
+HOOK_STATE_SK = "STATE"
+DELIVERY_SK_PREFIX = "DELIVERY#"
+HOOKS_DUE_GSI = "HOOKS#DUE"  # gsi2: deliveries waiting for an attempt (sparse: only while pending)
+HOOKS_DEAD_GSI = "HOOKS#DEAD"  # gsi2: deliveries that gave up after the last retry (dead letters)
+_SEQUENCE_DIGITS = 40  # DynamoDB stream sequence numbers have 21-40 digits
+
+
+def hook_pk(job_id: str) -> str:
+    """The webhook partition of one job: its delivery state, its deliveries and their attempts."""
+    return f"HOOK#{job_id}"
+
+
+def change_sequence(sequence: str) -> str:
+    """A change-feed sequence number (digits) padded so that text order is feed order."""
+    if not sequence.isdigit() or len(sequence) > _SEQUENCE_DIGITS:
+        raise ValueError(f"not a change sequence number: {sequence!r}")
+    return sequence.zfill(_SEQUENCE_DIGITS)
+
+
+def delivery_sk(sequence: str) -> str:
+    """One delivery: the change (by its feed sequence number) that is being sent."""
+    return f"{DELIVERY_SK_PREFIX}{change_sequence(sequence)}"
+
+
+def attempt_sk(sequence: str, attempt: int) -> str:
+    """One attempt (1, 2, ...) at one delivery."""
+    return f"ATTEMPT#{change_sequence(sequence)}#{attempt:03d}"
+
+
+def hook_due_sort_key(due_ms: int, job_id: str, sequence: str) -> str:
+    """gsi2 sort key of a pending (``HOOKS_DUE_GSI``) or dead (``HOOKS_DEAD_GSI``) delivery: time first."""
+    return time_sort_key(due_ms, f"{job_id}#{change_sequence(sequence)}")
+
+
+def due_until(now_ms: int) -> str:
+    """Upper bound (exclusive) of the due keys at ``now_ms``: every ``hook_due_sort_key`` with a time <= now sorts
+    below it."""
+    return f"{now_ms + 1:0{_TIME_DIGITS}d}"
