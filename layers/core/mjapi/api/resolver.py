@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mjapi import __version__
-from mjapi.api import admin_routes, command_routes, midjourney_routes, proxy_routes
+from mjapi.api import admin_routes, command_routes, midjourney_routes, proxy_routes, webhook_routes
 from mjapi.api.request_guard import RouteInfo, body_kind, check_request
 from mjapi.service.errors import ApiError
 from mjapi.settings import get_settings
@@ -67,6 +67,7 @@ def build_resolver() -> APIGatewayRestResolver:
     app.include_router(midjourney_routes.router)
     app.include_router(command_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(webhook_routes.router)
     app.include_router(proxy_routes.router)
     app.enable_swagger(path="/docs", title=TITLE, version=__version__, description=DESCRIPTION)
 
