@@ -12,8 +12,8 @@ import pytest
 from nacl.signing import VerifyKey
 
 from devstack.change_feed import DynamoStreamFeed
-from mjapi.ids import new_job_id
-from mjapi.models import Job, JobKind, JobStatus
+from mjapi.ids import hash_token, new_job_id
+from mjapi.models import Button, Job, JobKind, JobStatus
 from mjapi.secrets import clear_secrets_cache
 from mjapi.service.context import Context
 from mjapi.settings import get_settings
@@ -393,3 +393,64 @@ def test_a_bad_signing_key_fails_the_attempt_and_the_route_says_so(
     resp = ApiClient(module.lambda_handler).get("/mj/webhook/public-key")
     assert (resp.status, resp.json()["code"]) == (503, "webhook_key_invalid")
     assert "not-hex" not in resp.text
+
+
+@pytest.mark.parametrize(
+    ("hook", "reason"),
+    [
+        ("ftp://example.com/hook", "bad_scheme"),
+        ("not a url", "bad_url"),
+        ("http://10.0.0.1/hook", "forbidden_address"),
+        ("http://localhost:9000/hook", "forbidden_address"),
+        ("http://169.254.169.254/latest/meta-data/", "forbidden_address"),
+        ("http://[::1]/hook", "forbidden_address"),
+    ],
+)
+def test_a_bad_notify_hook_is_refused_at_submit_on_both_faces(
+    hooks_env: Table, monkeypatch: pytest.MonkeyPatch, hook: str, reason: str
+) -> None:
+    monkeypatch.setenv("MJAPI_URL_ALLOWLIST", "")
+    module: Any = importlib.import_module("functions.api.app")
+    api = ApiClient(module.lambda_handler)
+    token = api.get("/midjourney/create_token", query={"count": 5}, headers={"x-admin-key": ADMIN}).json()["token"]
+
+    original = api.post("/midjourney/imagine", json_body={"prompt": "a cat", "token": token, "notify_hook": hook})
+    assert original.status == 400, original.text
+    assert (original.json()["code"], original.json()["reason"]) == ("invalid_notify_hook", reason)
+
+    proxy = api.post(
+        "/mj/submit/imagine", json_body={"prompt": "a cat", "notifyHook": hook}, headers={"mj-api-secret": token}
+    )
+    assert proxy.status == 200
+    assert proxy.json()["code"] == 4
+    assert "notify_hook" in proxy.json()["description"]
+
+    # nothing was charged; an empty hook means "none" and gets as far as the (empty) account pool
+    none = api.post("/midjourney/imagine", json_body={"prompt": "a cat", "token": token, "notify_hook": ""})
+    assert none.json()["code"] == "no_account"
+    assert hooks_env.get(keys.token_pk(hash_token(token)), keys.TOKEN_SK)["remaining"] == 5
+
+
+def test_a_bad_notify_hook_is_refused_when_a_button_is_pressed(
+    hooks_env: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MJAPI_URL_ALLOWLIST", "")
+    module: Any = importlib.import_module("functions.api.app")
+    api = ApiClient(module.lambda_handler)
+    token = api.get("/midjourney/create_token", query={"count": 5}, headers={"x-admin-key": ADMIN}).json()["token"]
+    parent = Job(
+        id=new_job_id(),
+        kind=JobKind.IMAGINE,
+        status=JobStatus.SUCCEEDED,
+        token_hash=hash_token(token),
+        result_message_id="1234567890123",
+        account_id="a1",
+        buttons=[[Button(label="U1", custom_id="MJ::JOB::upsample::1::0f6a8b9c-1d2e-4f30-9a4b-5c6d7e8f9a0b")]],
+    )
+    hooks_env.put(job_item(parent))
+    resp = api.post(
+        "/midjourney/action",
+        json_body={"token": token, "job": parent.id, "action": "U1", "notify_hook": "http://192.168.0.10/x"},
+    )
+    assert resp.status == 400, resp.text
+    assert resp.json()["code"] == "invalid_notify_hook"

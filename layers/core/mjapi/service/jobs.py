@@ -17,6 +17,7 @@ from mjapi.store import keys
 from mjapi.store.accounts import drop_bot, get_account, list_accounts, set_health
 from mjapi.store.jobs import QueueFull, SlotTaken, TokenRejected
 from mjapi.store.table import ConditionFailed
+from mjapi.webhooks.targets import check_notify_hook
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ MAX_RESERVATION_ATTEMPTS = 6
 
 def new_job(kind: JobKind, token: ApiToken | None, **fields: Any) -> Job:
     """A fresh job of ``kind`` charged to ``token`` (None: an operator's job, charged to nobody)."""
+    if "notify_hook" in fields:  # where a caller's webhook URL enters, for both API faces: 400 if the guard refuses it
+        fields["notify_hook"] = check_notify_hook(fields["notify_hook"])
     now = now_ms()
     return Job(
         id=new_job_id(),
