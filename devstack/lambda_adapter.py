@@ -65,7 +65,7 @@ def build_event(
         "requestContext": {
             "resourcePath": "/{proxy+}",
             "httpMethod": method.upper(),
-            "path": f"/{stage}{path}",
+            "path": path,  # served at / like a custom domain (no stage prefix): Swagger's server is "/"
             "stage": stage,
             "requestId": str(uuid.uuid4()),
             "identity": {"sourceIp": "127.0.0.1"},

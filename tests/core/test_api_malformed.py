@@ -64,12 +64,16 @@ def test_multipart_without_a_boundary_is_400(api: ApiClient, token: str) -> None
     _error(resp, 400, "invalid_multipart")
 
 
-def test_json_on_a_multipart_route_is_415(api: ApiClient, token: str) -> None:
-    _error(
-        api.post("/midjourney/describe", json_body={"image": "x"}, query={"token": token}),
-        415,
-        "unsupported_media_type",
-    )
+def test_json_without_the_file_on_an_upload_route_is_400(api: ApiClient, token: str) -> None:
+    resp = api.post("/midjourney/describe", json_body={"image": "x"}, query={"token": token})
+    assert resp.status == 400, resp.text
+    assert resp.json()["code"]
+
+
+def test_multipart_on_a_json_route_is_415(api: ApiClient, token: str) -> None:
+    body, ctype = multipart({"prompt": "a cat"}, {})
+    resp = api.post("/midjourney/imagine", raw_body=body, content_type=ctype, query={"token": token})
+    _error(resp, 415, "unsupported_media_type")
 
 
 def test_json_nested_thousands_deep_is_400(api: ApiClient, token: str) -> None:

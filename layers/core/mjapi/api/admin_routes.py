@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from mjapi.api import views
 from mjapi.api.auth import require_admin
+from mjapi.api.openapi_doc import ADMIN_ONLY
 from mjapi.service import accounts as pool
 from mjapi.service.context import Context
 
@@ -24,12 +25,16 @@ def _ctx() -> Context:
     return ctx
 
 
-@router.get("/admin/accounts", tags=TAG, summary="Every account with mode, health, slots and /info")
+@router.get(
+    "/admin/accounts", tags=TAG, security=ADMIN_ONLY, summary="Every account with mode, health, slots and /info"
+)
 def accounts() -> list[dict[str, Any]]:
     return [views.device_view(d.account, d.queued) for d in pool.devices(_ctx())]
 
 
-@router.post("/admin/accounts/<account_id>/enable", tags=TAG, summary="Put an account back into rotation")
+@router.post(
+    "/admin/accounts/<account_id>/enable", tags=TAG, security=ADMIN_ONLY, summary="Put an account back into rotation"
+)
 def enable(account_id: AccountId) -> dict[str, Any]:
     """After solving a captcha, acknowledging a moderator message or renewing a subscription in Discord."""
     device = pool.enable(_ctx(), account_id)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from mjapi.api import views
 from mjapi.api.auth import is_admin, require_admin, require_token, require_usable_token
+from mjapi.api.openapi_doc import ADMIN_ONLY
 from mjapi.models import ApiToken, Bot, Job, Mode
 from mjapi.service import accounts, buttons, operations, queue, tokens
 from mjapi.service.context import Context
@@ -227,7 +228,7 @@ def describe_link(body: Annotated[DescribeLinkBody, Body()]) -> dict[str, Any]:
 # -- tokens, switch, devices, queue ----------------------------------------------------------------------------------
 
 
-@router.get("/midjourney/create_token", tags=TAG, summary="Mint an API token (admin key required)")
+@router.get("/midjourney/create_token", tags=TAG, security=ADMIN_ONLY, summary="Mint an API token (admin key required)")
 def create_token_route(
     count: Annotated[int, Query(ge=1, le=1_000_000, description="Number of uses")],
     days: Annotated[float | None, Query(gt=0, le=3650, description="Validity in days")] = None,
@@ -240,7 +241,12 @@ def create_token_route(
     return {"token": clear, "count": token.remaining, "expires_at": token.valid_until, "label": token.label}
 
 
-@router.get("/midjourney/switch", tags=TAG, summary="Switch an account to fast/relax/turbo, or read its /info")
+@router.get(
+    "/midjourney/switch",
+    tags=TAG,
+    security=ADMIN_ONLY,
+    summary="Switch an account to fast/relax/turbo, or read its /info",
+)
 def switch(
     type: Annotated[str, Query(description="fast, relax, turbo, info, settings, or remix (toggles Remix mode)")],
     client_id: Annotated[str | None, Query(description="Channel id of the account")] = None,

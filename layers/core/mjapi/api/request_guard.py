@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Form
 
 from mjapi.service.errors import ApiError
 
-BodyKind = Literal["json", "multipart", "none"]
+BodyKind = Literal["json", "form", "none"]
 #: The deepest JSON a request may nest: every body of this API is a flat object with small arrays.
 MAX_JSON_DEPTH = 32
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -33,15 +33,15 @@ class RouteInfo:
 
 @cache
 def body_kind(func: Any) -> BodyKind:
-    """What body a route function reads, from its parameter annotations: ``File``/``Form`` -> multipart, ``Body`` ->
-    JSON, neither -> none."""
+    """What body a route function reads, from its parameter annotations: ``File``/``Form`` -> form (multipart, or the
+    same fields as JSON or urlencoded), ``Body`` -> JSON, neither -> none."""
     kind: BodyKind = "none"
     for name, hint in get_type_hints(func, include_extras=True).items():
         if name == "return":
             continue
         for marker in getattr(hint, "__metadata__", ()):
             if isinstance(marker, Form):  # File is a Form
-                return "multipart"
+                return "form"
             if isinstance(marker, Body):
                 kind = "json"
     return kind
@@ -111,17 +111,17 @@ def check_request(event: Mapping[str, Any], routes: list[RouteInfo], *, max_body
         return
     media, params = _content_type(event)
     if media.startswith("multipart/"):
-        if route.body != "multipart":
+        if route.body != "form":
             raise ApiError(415, "unsupported_media_type", "This endpoint takes a JSON body (application/json).")
         if media != "multipart/form-data" or not params.get("boundary"):
             raise ApiError(400, "invalid_multipart", "A multipart/form-data body needs its boundary parameter.")
         return
     if media in ("application/json", "") or media.endswith("+json"):
-        if route.body == "multipart":
-            raise ApiError(415, "unsupported_media_type", "This endpoint takes multipart/form-data (a file upload).")
-        _check_json(raw)
+        _check_json(raw)  # form routes take their fields as JSON too
         return
-    expected = "multipart/form-data" if route.body == "multipart" else "application/json"
+    if media == "application/x-www-form-urlencoded" and route.body == "form":
+        return
+    expected = "multipart/form-data or application/json" if route.body == "form" else "application/json"
     raise ApiError(415, "unsupported_media_type", f"Send the body as {expected}, not {media}.")
 
 

@@ -10,10 +10,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mjapi import __version__
 from mjapi.api import admin_routes, command_routes, midjourney_routes, proxy_routes, webhook_routes
+from mjapi.api.openapi_doc import SECURITY_SCHEMES, document_errors_and_auth
 from mjapi.api.request_guard import RouteInfo, body_kind, check_request
 from mjapi.service.errors import ApiError
 from mjapi.settings import get_settings
@@ -54,6 +56,11 @@ class GuardedResolver(APIGatewayRestResolver):
             }
         return super().resolve(event, context)
 
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
+        schema = super().get_openapi_schema(**kwargs)
+        fixed = document_errors_and_auth(schema.model_dump(mode="json", by_alias=True, exclude_none=True))
+        return OpenAPI.model_validate(fixed)
+
     def _routes_for(self, path: str) -> list[RouteInfo]:
         return [
             RouteInfo(method=route.method, body=body_kind(route.func))
@@ -69,14 +76,18 @@ def build_resolver() -> APIGatewayRestResolver:
     app.include_router(admin_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(proxy_routes.router)
-    app.enable_swagger(path="/docs", title=TITLE, version=__version__, description=DESCRIPTION)
+    app.enable_swagger(
+        path="/docs", title=TITLE, version=__version__, description=DESCRIPTION, security_schemes=SECURITY_SCHEMES
+    )
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> Response[str]:
         return Response(
             status_code=200,
             content_type="application/json",
-            body=app.get_openapi_json_schema(title=TITLE, version=__version__, description=DESCRIPTION),
+            body=app.get_openapi_json_schema(
+                title=TITLE, version=__version__, description=DESCRIPTION, security_schemes=SECURITY_SCHEMES
+            ),
         )
 
     @app.get("/health", include_in_schema=False)
