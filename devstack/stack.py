@@ -54,6 +54,7 @@ class RunningStack:
     dispatcher_stop: threading.Event
     dispatcher: threading.Thread
     accounts: list[dict[str, Any]]
+    notifier: Any | None = None  # the change-feed poller that sends webhooks (the notifier Lambda's job)
 
     def info(self) -> dict[str, Any]:
         sim = self.simulator
@@ -69,6 +70,8 @@ class RunningStack:
         }
 
     def stop(self) -> None:
+        if self.notifier is not None:
+            self.notifier.stop()
         self.dispatcher_stop.set()
         self.dispatcher.join(timeout=30)
         if self.relay_stop is not None:
@@ -117,7 +120,9 @@ def start_stack(options: StackOptions) -> RunningStack:
     else:
         simulator, accounts = _simulated_accounts(options)
     admin_key = options.admin_key or secrets.token_urlsafe(24)
-    secret_arn = put_secret(moto.endpoint, SECRET_NAME, {"admin_key": admin_key, "accounts": accounts})
+    signing_key = secrets.token_hex(32)  # Ed25519 seed that signs webhooks (mjapi.webhooks.signing)
+    secret = {"admin_key": admin_key, "webhook_signing_key": signing_key, "accounts": accounts}
+    secret_arn = put_secret(moto.endpoint, SECRET_NAME, secret)
 
     api = LambdaHttpServer(_api_containers(), options.host, options.port, {CDN_PREFIX: serve_cdn})
     env = {
@@ -127,6 +132,7 @@ def start_stack(options: StackOptions) -> RunningStack:
         "MJAPI_SECRETS_CACHE_SECONDS": "5",
         "MJAPI_CDN_BASE_URL": f"{api.url}{CDN_PREFIX.rstrip('/')}",
         "POWERTOOLS_SERVICE_NAME": "mjapi",
+        "MJAPI_URL_ALLOWLIST": "127.0.0.0/8,::1",  # everything runs on loopback here (webhook receivers too)
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
     }
     if simulator is not None:
@@ -143,6 +149,7 @@ def start_stack(options: StackOptions) -> RunningStack:
     ctx = Context.current()
     sync_accounts(ctx.table, ctx.secrets.accounts)
     api.start()
+    notifier = _start_notifier()
 
     relay_thread, relay_stop = _start_relay() if options.relay else (None, None)
     if options.relay:
@@ -166,6 +173,7 @@ def start_stack(options: StackOptions) -> RunningStack:
         dispatcher_stop=dispatcher_stop,
         dispatcher=dispatcher,
         accounts=accounts,
+        notifier=notifier,
     )
 
 
@@ -213,6 +221,20 @@ def _start_relay() -> tuple[threading.Thread, Any]:
             loop.call_soon_threadsafe(relay.request_stop)
 
     return thread, stop
+
+
+def _start_notifier() -> Any:
+    """The notifier Lambda's work, offline: the table's stream (moto's) read in a thread and handed to the same
+    service function, which also drains due webhook retries between batches."""
+    from devstack.change_feed import DynamoStreamFeed, FeedPoller
+    from mjapi.service.context import Context
+    from mjapi.webhooks.service import drain_due, process_changes
+
+    return FeedPoller(
+        DynamoStreamFeed(TABLE),
+        lambda changes: process_changes(Context.current(), changes),
+        drain=lambda: drain_due(Context.current()),
+    ).start()
 
 
 def _wait_for_sessions(ctx: Any, timeout: float) -> None:
