@@ -1,4 +1,5 @@
-"""Scheduled Lambda: submit queued jobs onto free account slots, then fail jobs stuck past their deadline."""
+"""Scheduled Lambda: submit queued jobs onto free account slots, fail jobs stuck past their deadline, and attempt the
+webhook deliveries whose backoff is over (the durable retry schedule of mjapi.webhooks)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mjapi.service.context import Context
 from mjapi.service.jobs import dispatch_queued, reap
+from mjapi.webhooks.service import drain_due
 
 logger = Logger(service="mjapi-dispatcher")
 
@@ -18,5 +20,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, i
     ctx = Context.current()
     reaped = reap(ctx)
     sent = dispatch_queued(ctx)
-    logger.info("dispatcher run", extra={"reaped": reaped, "sent": sent})
-    return {"reaped": reaped, "sent": sent}
+    try:
+        retried = drain_due(ctx)
+    except Exception:  # webhooks never hold up the jobs: the next run takes the due deliveries
+        logger.exception("webhook retries failed")
+        retried = 0
+    logger.info("dispatcher run", extra={"reaped": reaped, "sent": sent, "webhooks": retried})
+    return {"reaped": reaped, "sent": sent, "webhooks": retried}
