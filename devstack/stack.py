@@ -3,12 +3,13 @@ handler, the gateway relay, the dispatcher schedule, and - without real accounts
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
 import logging
 import os
 import secrets
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,12 +19,14 @@ from typing import Any
 from devstack.aws_local import LocalAws, create_bucket, create_table, put_secret, start_moto, use_fake_credentials
 from devstack.cdn import CDN_PREFIX, serve_cdn
 from devstack.lambda_adapter import ContainerPool, LambdaHttpServer, load_handler
+from devstack.supervisor import Backoff, HealthCheck, Supervisor, child_env, python_module
 
 logger = logging.getLogger(__name__)
 
 TABLE = "mjapi"
 BUCKET = "mjapi-images"
 SECRET_NAME = "mjapi/accounts"  # noqa: S105 - a secret name, not a secret
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -40,6 +43,8 @@ class StackOptions:
     admin_key: str | None = None
     ready_timeout: float = 30.0  # wait this long for the relay to hold a gateway session per account
     extra_env: dict[str, str] = field(default_factory=dict)
+    relay_backoff: Backoff = field(default_factory=Backoff)  # restarts of a relay that died, as ECS would
+    relay_health_max_age: float = 60.0  # a relay whose event loop stalls this long is killed and restarted
 
 
 @dataclass
@@ -49,12 +54,12 @@ class RunningStack:
     moto: LocalAws
     api: LambdaHttpServer
     simulator: Any | None
-    relay_thread: threading.Thread | None
-    relay_stop: Any | None
+    relay: Supervisor | None  # the relay process (``relay.pid``), restarted when it dies
     dispatcher_stop: threading.Event
     dispatcher: threading.Thread
     accounts: list[dict[str, Any]]
     notifier: Any | None = None  # the change-feed poller that sends webhooks (the notifier Lambda's job)
+    workdir: Path | None = None
 
     def info(self) -> dict[str, Any]:
         sim = self.simulator
@@ -74,14 +79,14 @@ class RunningStack:
             self.notifier.stop()
         self.dispatcher_stop.set()
         self.dispatcher.join(timeout=30)
-        if self.relay_stop is not None:
-            self.relay_stop()
-        if self.relay_thread is not None:
-            self.relay_thread.join(timeout=20)
+        if self.relay is not None:
+            self.relay.stop()  # SIGTERM: the relay closes its sessions resumably and releases its accounts
         self.api.stop()
         if self.simulator is not None:
             self.simulator.stop()
         self.moto.stop()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _simulated_accounts(options: StackOptions) -> tuple[Any, list[dict[str, Any]]]:
@@ -151,8 +156,9 @@ def start_stack(options: StackOptions) -> RunningStack:
     api.start()
     notifier = _start_notifier()
 
-    relay_thread, relay_stop = _start_relay() if options.relay else (None, None)
-    if options.relay:
+    workdir = Path(tempfile.mkdtemp(prefix="mjapi-stack-"))
+    relay = _start_relay(options, workdir) if options.relay else None
+    if relay is not None:
         _wait_for_sessions(ctx, timeout=options.ready_timeout)
     dispatcher_stop = threading.Event()
     dispatcher = threading.Thread(
@@ -168,16 +174,16 @@ def start_stack(options: StackOptions) -> RunningStack:
         moto=moto,
         api=api,
         simulator=simulator,
-        relay_thread=relay_thread,
-        relay_stop=relay_stop,
+        relay=relay,
         dispatcher_stop=dispatcher_stop,
         dispatcher=dispatcher,
         accounts=accounts,
         notifier=notifier,
+        workdir=workdir,
     )
 
 
-API_HANDLER = Path(__file__).resolve().parent.parent / "functions" / "api" / "app.py"
+API_HANDLER = ROOT / "functions" / "api" / "app.py"
 
 
 def _api_containers(size: int = 4) -> ContainerPool:
@@ -195,32 +201,22 @@ def _reset_process_caches() -> None:
     aws.reset_clients()
 
 
-def _start_relay() -> tuple[threading.Thread, Any]:
-    """The relay on its own event loop in a thread (in AWS it is its own Fargate task)."""
-    from gateway_relay.relay import Relay
-
-    ready = threading.Event()
-    holder: dict[str, Any] = {}
-
-    def run() -> None:
-        async def main() -> None:
-            relay = Relay()
-            holder["relay"], holder["loop"] = relay, asyncio.get_running_loop()
-            ready.set()
-            await relay.run()
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=run, name="relay", daemon=True)
-    thread.start()
-    ready.wait(timeout=10)
-
-    def stop() -> None:
-        loop, relay = holder.get("loop"), holder.get("relay")
-        if loop is not None and relay is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(relay.request_stop)
-
-    return thread, stop
+def _start_relay(options: StackOptions, workdir: Path) -> Supervisor:
+    """The relay as its own process, exactly as on Fargate, kept running the way the ECS service keeps its task:
+    restarted with backoff when it exits, and when its health file goes stale (the task's container health check)."""
+    health_file = workdir / "relay.alive"
+    env = child_env([ROOT, ROOT / "layers" / "core"])
+    env["MJAPI_RELAY_HEALTH_FILE"] = str(health_file)
+    relay = Supervisor(
+        "relay",
+        python_module("gateway_relay"),
+        env=env,
+        cwd=ROOT,
+        backoff=options.relay_backoff,
+        health=HealthCheck(health_file, max_age=options.relay_health_max_age, grace=options.relay_health_max_age),
+    )
+    relay.start()
+    return relay
 
 
 def _start_notifier() -> Any:
