@@ -160,6 +160,8 @@ def test_describe_rejects_bad_images(api: ApiClient) -> None:
     link = api.post("/midjourney/describe_link", json_body={"token": token, "link": "ftp://example.com/x.png"})
     assert link.status == 400
     assert link.json()["code"] == "invalid_link"
+    by_get = api.get("/midjourney/describe_link", query={"token": token, "link": "ftp://example.com/x.png"})
+    assert by_get.status == 400 and by_get.json()["code"] == "invalid_link"  # GET works like every original endpoint
 
 
 def test_unreachable_discord_fails_the_job_refunds_and_frees_the_slot(api: ApiClient, table: Table) -> None:

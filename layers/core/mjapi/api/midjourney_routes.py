@@ -218,11 +218,24 @@ def describe_upload(
     return views.describe_view(job)
 
 
-@router.post("/midjourney/describe_link", tags=TAG, summary="Describe an image by URL (JSON)")
-def describe_link(body: Annotated[DescribeLinkBody, Body()]) -> dict[str, Any]:
+def _describe_link(body: DescribeLinkBody) -> dict[str, Any]:
     ctx = _ctx()
     owner = require_usable_token(ctx, _headers(), body.token)
     return views.describe_view(operations.describe(ctx, owner, link=body.link, bot=body.bot))
+
+
+@router.get("/midjourney/describe_link", tags=TAG, summary="Describe an image by URL")
+def describe_link_get(
+    link: Annotated[str, Query(min_length=8, max_length=2000, description="http(s) URL of the image")],
+    token: TokenQ = None,
+    bot: Annotated[Bot, Query()] = Bot.MJ,
+) -> dict[str, Any]:
+    return _describe_link(DescribeLinkBody(link=link, token=token, bot=bot))
+
+
+@router.post("/midjourney/describe_link", tags=TAG, summary="Describe an image by URL (JSON)")
+def describe_link(body: Annotated[DescribeLinkBody, Body()]) -> dict[str, Any]:
+    return _describe_link(body)
 
 
 # -- tokens, switch, devices, queue ----------------------------------------------------------------------------------
