@@ -454,3 +454,28 @@ def test_a_bad_notify_hook_is_refused_when_a_button_is_pressed(
     )
     assert resp.status == 400, resp.text
     assert resp.json()["code"] == "invalid_notify_hook"
+
+
+def test_an_unreachable_receiver_costs_a_batch_one_attempt_and_the_drain_sends_the_newest(
+    hx: Harness, receiver: Receiver
+) -> None:
+    receiver.default = 500
+    job = hx.new_job(f"{receiver.url}/hook")
+    hx.progress(job, 50)
+    hx.finish(job)
+    hx.pump(T0)  # one batch: submitted, running, succeeded
+    assert len(receiver.requests) == 1  # only the first was attempted; the others wait in the due index
+    assert [(d.state, d.attempts, d.due_at) for d in hx.store.deliveries(job.id)][1:] == [
+        (DeliveryState.PENDING, 0, T0),
+        (DeliveryState.PENDING, 0, T0),
+    ]
+
+    receiver.default = 200
+    assert drain_due(hx.ctx, now=T0) == 1  # the newest arrives; the older 'running' is then moot
+    assert drain_due(hx.ctx, now=T0 + 10**7) == 0  # and so is the retry of 'submitted'
+    assert [d.state for d in hx.store.deliveries(job.id)] == [
+        DeliveryState.SUPERSEDED,
+        DeliveryState.SUPERSEDED,
+        DeliveryState.DELIVERED,
+    ]
+    assert [verified_status(r)[0] for r in receiver.requests] == ["submitted", "succeeded"]

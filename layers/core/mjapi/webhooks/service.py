@@ -65,25 +65,35 @@ def process_changes(ctx: Context, changes: Sequence[Change], *, now: int | None 
 def _process_group(
     ctx: Context, settings: WebhookSettings, store: DeliveryStore, group: list[Change], now: int | None
 ) -> list[str]:
+    receiver_ok = True  # after a failed attempt, the job's later changes in this batch are only scheduled
     for index, change in enumerate(group):
         try:
-            _process_change(ctx, settings, store, change, now)
+            outcome = _process_change(ctx, settings, store, change, now, attempt_now=receiver_ok)
         except Exception:
             logger.exception("webhook change %s not processed", change.sequence)
             return [c.sequence for c in group[index:]]
+        receiver_ok = receiver_ok and outcome in (None, Outcome.DELIVERED)
     return []
 
 
 def _process_change(
-    ctx: Context, settings: WebhookSettings, store: DeliveryStore, change: Change, now: int | None
-) -> None:
+    ctx: Context,
+    settings: WebhookSettings,
+    store: DeliveryStore,
+    change: Change,
+    now: int | None,
+    *,
+    attempt_now: bool,
+) -> Outcome | None:
+    """Record the delivery a change calls for and attempt it (or, with ``attempt_now`` False, leave it due at once
+    for the drain: one unreachable receiver costs a batch one timeout, not one per change)."""
     new = as_job(change.new)
     if new is None:
-        return
+        return None
     trigger = trigger_for(as_job(change.old), new)
     url = new.notify_hook or settings.notify_hook
     if trigger is None or not url:
-        return
+        return None
     at = now if now is not None else now_ms()
     claim_ms = int(settings.webhook_claim_seconds * 1000)
     delivery = Delivery(
@@ -93,14 +103,16 @@ def _process_change(
         job_status=new.status.value,
         url=url,
         body=body_for(new),
-        due_at=at + claim_ms,  # ours until then; if this attempt dies half-way, the drain takes it over
+        due_at=at + claim_ms if attempt_now else at,  # claimed by us until then; the drain takes over if we die
     )
     cutoff = at - int(settings.webhook_progress_interval_seconds * 1000) if trigger is Trigger.PROGRESS else None
     created = store.create(delivery, terminal=new.is_terminal, progress_cutoff=cutoff, now=at)
     if created is None:
         logger.debug("webhook change %s of job %s: replayed, coalesced or after the end", change.sequence, new.id)
-        return
-    attempt(ctx, settings, store, created, now=now)
+        return None
+    if not attempt_now:
+        return Outcome.FAILED
+    return attempt(ctx, settings, store, created, now=now)
 
 
 # -- the retry schedule -----------------------------------------------------------------------------------------------
@@ -113,20 +125,27 @@ def drain_due(ctx: Context, *, now: int | None = None, limit: int | None = None)
     store = DeliveryStore(ctx.table)
     at = now if now is not None else now_ms()
     claim_ms = int(settings.webhook_claim_seconds * 1000)
-    claimed: list[Delivery] = []
+    by_job: dict[str, list[Delivery]] = {}
     for due in store.due(at, limit or settings.webhook_drain_batch):
         taken = store.claim(due, until=at + claim_ms)
-        if taken is None:
-            continue
-        if _superseded(store, taken):
-            store.close(taken, DeliveryState.SUPERSEDED, now=at)
-            continue
-        claimed.append(taken)
-    if not claimed:
+        if taken is not None:
+            by_job.setdefault(taken.job_id, []).append(taken)
+    if not by_job:
         return 0
-    with ThreadPoolExecutor(max_workers=min(settings.webhook_concurrency, len(claimed))) as pool:
-        list(pool.map(lambda d: attempt(ctx, settings, store, d, now=now), claimed))
-    return len(claimed)
+
+    def run(deliveries: list[Delivery]) -> int:
+        """Newest first, one at a time: once it arrives the older ones are moot, so no receiver sees a step back."""
+        attempted = 0
+        for delivery in sorted(deliveries, key=lambda d: d.sk, reverse=True):
+            if _superseded(store, delivery):
+                store.close(delivery, DeliveryState.SUPERSEDED, now=at)
+                continue
+            attempt(ctx, settings, store, delivery, now=now)
+            attempted += 1
+        return attempted
+
+    with ThreadPoolExecutor(max_workers=min(settings.webhook_concurrency, len(by_job))) as pool:
+        return sum(pool.map(run, by_job.values()))
 
 
 def _superseded(store: DeliveryStore, delivery: Delivery) -> bool:
