@@ -138,3 +138,20 @@ def test_control_characters_in_a_prompt_are_a_clear_400(api: ApiClient, token: s
     resp = api.post("/midjourney/imagine", json_body={"token": token, "prompt": prompt})
     _error(resp, 400, "invalid_prompt")
     assert "U+" in resp.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/cat.png",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.5/x.png",
+        "file:///etc/passwd",
+    ],
+)
+def test_links_to_private_addresses_are_refused(api: ApiClient, token: str, url: str) -> None:
+    described = api.post("/midjourney/describe_link", json_body={"token": token, "link": url})
+    _error(described, 400, "invalid_link")
+    if url.startswith("http"):
+        imagined = api.post("/midjourney/imagine", json_body={"token": token, "prompt": f"{url} a cat"})
+        _error(imagined, 400, "invalid_image_url")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mjapi import net_guard
 from mjapi.images import InvalidImage, inspect_image, store_image
 from mjapi.midjourney.prompt import PromptCheck, check_prompt
 from mjapi.models import ApiToken, Bot, Job, JobKind, Mode
@@ -29,6 +30,16 @@ def check_prompt_or_400(ctx: Context, prompt: str | None, *, max_length: int | N
     raise bad_request(code, first.message, details=details)
 
 
+def public_url_or_400(url: str, code: str) -> str:
+    """A URL from a user that Discord (or we) will fetch: http(s), and not a loopback, private, link-local or metadata
+    address (the shared guard, ``net_guard``); else a 400 with ``code`` and the guard's reason."""
+    try:
+        net_guard.check_url(url)
+    except net_guard.UrlRefused as exc:
+        raise bad_request(code, f"{url[:100]}: {exc.message}", reason=exc.code) from exc
+    return url
+
+
 def imagine(
     ctx: Context,
     token: ApiToken,
@@ -41,6 +52,8 @@ def imagine(
     auto_upscale: bool = False,
 ) -> Job:
     check = check_prompt_or_400(ctx, prompt)
+    for url in check.parts.image_urls:
+        public_url_or_400(url, "invalid_image_url")
     if check.requested_mode:
         asked = Mode(check.requested_mode)
         if mode is not None and mode != asked:
@@ -112,8 +125,7 @@ def describe(
         options = {"upload_key": stored.key, "filename": safe_name}
         upload_url = stored.url
     elif link:
-        if not link.startswith(("https://", "http://")) or len(link) > 2000:
-            raise bad_request("invalid_link", "The link must be an http(s) URL.")
+        public_url_or_400(link, "invalid_link")
         options = {"link": link}
         upload_url = link
     else:
