@@ -46,6 +46,7 @@ class ButtonAction(StrEnum):
     CUSTOM_ZOOM = "custom_zoom"
     PAN = "pan"
     ANIMATE = "animate"
+    ANIMATE_EXTEND = "animate_extend"  # Extend (High/Low motion) under a finished video
     DESCRIBE_IMAGINE = "describe_imagine"  # describe result button n -> imagine prompt n
     DESCRIBE_IMAGINE_ALL = "describe_imagine_all"
     DESCRIBE_RETRY = "describe_retry"
@@ -269,7 +270,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         modal=ModalKind.PAN,
     ),
     ActionSpec(
-        ButtonAction.ANIMATE,  # v7 Animate (High motion) / (Low motion)
+        # Extend (High motion) / (Low motion) under a finished video: `MJ::JOB::animate_high_extend::1::<video uuid>`,
+        # no ::SOLO (TA SetVideoExtendButtons; live captures of 2026). Before Animate, whose {variant} would take it.
+        ButtonAction.ANIMATE_EXTEND,
+        ("MJ::JOB::animate_{variant}_extend" + _SOLO_JOB,),
+        result=JobAction.VIDEO,
+        proxy_action="VIDEO_EXTEND",
+    ),
+    ActionSpec(
+        ButtonAction.ANIMATE,  # v7 Animate (High motion) / (Low motion): `MJ::JOB::animate_high::1::<uuid>::SOLO`
         ("MJ::JOB::animate_{variant}" + _SOLO_JOB,),
         result=JobAction.VIDEO,
         proxy_action="VIDEO",
