@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mjapi.midjourney.content import mode_from_switch_reply, parse_job_line, parse_remix_toggle, parse_seed
+from mjapi.midjourney.content import (
+    mode_from_switch_reply,
+    parse_job_line,
+    parse_rated,
+    parse_remix_toggle,
+    parse_seed,
+)
 
 U = "1097074882203303911"
 H = "350fb24a-dd72-45f2-ade8-048379a2ed5a"
@@ -57,6 +63,22 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ),
     (f"**bold **word** inside** - <@{U}> (fast)", {"prompt": "bold **word** inside"}),
     (f"**p** - <@!{U}> (fast)", {"user_id": U}),
+    # today's bot (issue 8): "Open on website" before the mode in both forms, v7 Upscale (Creative), a pan's rewrite
+    (
+        f"**p --v 7** - <@{U}> [(Open on website for full quality)](<https://midjourney.com/jobs/{H}>) "
+        "(relaxed, stealth)",
+        {"status": "done", "mode": "relax", "stealth": True, "job_link_hash": H},
+    ),
+    (
+        f"**p --v 7** - Upscaled by <@{U}> [(Open on website for full quality)]"
+        f"(<https://midjourney.com/jobs/{H}>) (fast)",
+        {"kind": "upscale", "variant": None, "mode": "fast", "status": "done"},
+    ),
+    (
+        f"**p --v 7 --ar 3:2** - Pan Right by <@{U}> (Open on website for full quality) (turbo)",
+        {"kind": "pan", "direction": "right", "prompt": "p --v 7 --ar 3:2", "mode": "turbo"},
+    ),
+    (f"**p --v 7** - <@{U}> (Waiting to start)", {"kind": "imagine", "status": "waiting"}),  # a button job's wording
 ]
 
 
@@ -107,3 +129,14 @@ def test_remix_toggle_and_mode_switch() -> None:
     assert mode_from_switch_reply("Done! Turbo mode is on.", None) == "turbo"
     assert mode_from_switch_reply("Done! Fast mode is on.", None) == "fast"
     assert mode_from_switch_reply("Done!", None) is None
+
+
+def test_rated_reply() -> None:
+    text = f"You have successfully rated [this job](<https://midjourney.com/jobs/{H.upper()}>) with 😍"
+    assert parse_rated(text) == (H, text)
+    assert parse_rated("You have successfully rated this job with 👎") == (
+        None,
+        "You have successfully rated this job with 👎",
+    )
+    assert parse_rated(f"**p** - <@{U}> (fast)") is None
+    assert parse_rated(None) is None

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from mjapi.midjourney.embeds import footer_prompt, info_fields, numbered_prompts, parse_info
+from mjapi.midjourney.embeds import (
+    footer_prompt,
+    info_fields,
+    numbered_prompts,
+    paragraph_prompts,
+    parse_info,
+    unwrap_links,
+)
 from mjapi.midjourney.notices import (
     COLOR_ERROR,
     COLOR_SUCCESS,
@@ -120,3 +127,49 @@ def test_severity() -> None:
     assert severity_of(COLOR_WARNING) == "warning"
     assert severity_of(COLOR_WARNING_NZ) == "warning"
     assert severity_of(COLOR_SUCCESS) == "info"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "**Fast Time Remaining**:    25.00 minutes",
+        "**Fast Time Remaining**:\u2800\u2800\u280025.00 minutes",  # braille blanks as column padding
+        "Fast Time Remaining:\u3000 25.00 minutes",
+        "**Fast Time Remaining:**   25.00 minutes",
+    ],
+)
+def test_trial_minutes_in_a_padded_column(line: str) -> None:
+    info = parse_info("**Subscription**:\u2800\u2800None (Trial)\n" + line)
+    assert info.subscription == "None (Trial)" and info.trial
+    assert info.job_mode is None  # a trial has no Job Mode line
+    assert info.fast_time_remaining_minutes == 25.0
+    assert info.fast_time_remaining_hours == pytest.approx(25 / 60)
+    assert info.fast_time_total_hours is None
+
+
+def test_fast_time_in_other_units() -> None:
+    assert parse_info("**Fast Time Remaining**: 12/60 minutes (20%)").fast_time_total_hours == pytest.approx(1.0)
+    hours_only = parse_info("**Fast Time Remaining**: 3.5 hours")
+    assert (hours_only.fast_time_remaining_hours, hours_only.fast_time_remaining_minutes) == (3.5, None)
+    assert not parse_info(INFO_SAMPLE).trial
+
+
+def test_2025_describe_prompts() -> None:
+    """No trailing --ar, markdown links, separated by " \\n\\n": links unwrapped, nothing lost or merged."""
+    text = (
+        "1️⃣ A frog in the style of [Tim Flach](<https://google.com/search?q=Tim+Flach>), macro \n\n"
+        "2️⃣ A leaf, [national geographic](https://google.com/search?q=ng) style \n\n"
+        "3️⃣ Dewdrops on glass \n\n"
+        "4️⃣ An emerald pond "
+    )
+    assert numbered_prompts(text) == (
+        "A frog in the style of Tim Flach, macro",
+        "A leaf, national geographic style",
+        "Dewdrops on glass",
+        "An emerald pond",
+    )
+    unnumbered = text.replace("1️⃣ ", "").replace("2️⃣ ", "").replace("3️⃣ ", "").replace("4️⃣ ", "")
+    assert numbered_prompts(unnumbered) == ()
+    assert paragraph_prompts(unnumbered) == numbered_prompts(text)
+    assert paragraph_prompts(None) == () and paragraph_prompts(" \n\n ") == ()
+    assert unwrap_links("[a](<b>) and [c](d) but [no link] (x)") == "a and c but [no link] (x)"

@@ -31,6 +31,15 @@ OTHER = "b56ca21a-1b2c-4d5e-8f90-0123456789ab"
         (f"https://cdn.discordapp.com/attachments/1/2/frog%20pond_{H}.png", H),  # percent-encoded
         # the slug may itself contain a UUID-looking word; the one next to the extension wins
         (f"https://cdn.discordapp.com/attachments/1/2/u_{OTHER}_{H}.png", H),
+        # today's names (issue 8): case kept, "." and "-" in the ~50-character slug, dotted usernames, no latin slug
+        # (CJK prompt) -> User__<uuid>, the 2026 u<digits>_ prefix, WebP grids and Animate's mp4
+        (f"Frog.Fan_Glass_Frog-on_a.Lily_Pad_Macro-Photography._{H}.png", H),
+        (f"frog.fan_Glass_Frog_on_a_Lily_Pad_Macro_Photography._{H}.png", H),
+        (f"https://cdn.discordapp.com/attachments/1/2/User__{H}.png?ex=1&is=2&hm=3&", H),
+        (f"u1097074882203303911_Glass_Frog_on_a_Lily_Pad_Macro-Photography_{H}.webp", H),
+        (f"https://cdn.discordapp.com/attachments/1/2/u1097074882203303911_a.b-c_{H}_0.mp4", H),
+        (f"https://media.discordapp.net/attachments/1/2/u42_{H.upper()}.webp?width=512&height=512", H),
+        (f"https://cdn.discordapp.com/ephemeral-attachments/1092492867185950852/2/{H}_grid_0.webp", H),
         ("https://cdn.discordapp.com/attachments/1/2/frog.png", None),
         ("", None),
         (None, None),
@@ -59,6 +68,15 @@ def test_is_job_hash() -> None:
 @given(st.uuids(), st.sampled_from(["{h}_grid_0.webp", "a_b_{h}.png", "x/{h}/0_1.png", "p_{h}_0_0.png"]))
 def test_any_uuid_in_any_documented_shape(job: uuid.UUID, shape: str) -> None:
     assert hash_from_url("https://cdn.discordapp.com/attachments/1/2/" + shape.format(h=job)) == str(job)
+
+
+_SLUG = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", max_size=50)
+
+
+@given(st.uuids(), _SLUG, st.sampled_from(["", "u1097074882203303911_", "frog.fan_", "User_"]))
+def test_any_slug_and_prefix_of_todays_names(job: uuid.UUID, slug: str, prefix: str) -> None:
+    for ext in ("png", "webp"):
+        assert hash_from_url(f"https://cdn.discordapp.com/attachments/1/2/{prefix}{slug}_{job}.{ext}") == str(job)
 
 
 @given(st.text(max_size=200))

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from mjapi.midjourney import parse_dispatch, parse_message, parse_payload
-from mjapi.midjourney.actions import ButtonAction
+from mjapi.midjourney.actions import ButtonAction, JobAction
 from mjapi.midjourney.constants import MIDJOURNEY_APPLICATION_ID, NIJI_APPLICATION_ID
 from mjapi.midjourney.models import (
+    DescribeResult,
     JobProgress,
     JobResult,
     JobStarted,
     Notice,
+    Rated,
     SettingsResult,
     Unrecognized,
 )
@@ -156,3 +158,118 @@ def test_error_embeds_win_over_the_command_they_answer() -> None:
     assert parse_message(_msg(content="", attachments=[], embeds=[unknown], interaction_metadata=meta)).kind == (
         "describe_result"
     )
+
+
+# -- today's bot (issue 8) ---------------------------------------------------------------------------------------
+
+NEW = "a7d3c9e1-4b2f-4d8a-9c6e-1f2a3b4c5d6e"
+CANCEL_ROW = [
+    {"type": 1, "id": 1, "components": [{"type": 2, "id": 2, "style": 4, "label": "Cancel Job",
+                                         "custom_id": f"MJ::CancelJob::ByJobid::{NEW}"}]}
+]  # fmt: skip
+
+
+def _waiting(**fields: Any) -> dict[str, Any]:
+    return _msg(content=f"**a frog --v 7** - <@{U}> (Waiting to start)", attachments=[], **fields)
+
+
+def test_a_button_jobs_ephemeral_message_is_not_an_imagine() -> None:
+    replying = parse_message(
+        _waiting(type=19, flags=64, components=CANCEL_ROW, message_reference={"message_id": "900"}),
+        source="MESSAGE_CREATE",
+    )
+    assert isinstance(replying, JobStarted)
+    assert replying.action is None and replying.button_job
+    assert replying.correlation.referenced_message_id == "900" and replying.correlation.job_hash == NEW
+    assert replying.cancel_button is not None and replying.cancel_button.action is ButtonAction.CANCEL_JOB
+    # only interaction_metadata says which message the button was on
+    meta = {"id": "77", "type": 3, "user": {"id": U}, "interacted_message_id": "901"}
+    by_metadata = parse_message(_waiting(flags=64, components=CANCEL_ROW, interaction_metadata=meta))
+    assert isinstance(by_metadata, JobStarted) and by_metadata.action is None
+    assert (by_metadata.correlation.referenced_message_id, by_metadata.correlation.interaction_type) == ("901", 3)
+    # ephemeral with Cancel Job and nothing else
+    bare = parse_message(_waiting(flags=64, components=CANCEL_ROW))
+    assert isinstance(bare, JobStarted) and bare.action is None
+
+
+def test_imagine_lines_that_are_imagines_stay_imagines() -> None:
+    own = parse_message(_waiting(components=CANCEL_ROW))  # public, no reference: the imagine's own message
+    assert isinstance(own, JobStarted) and own.action is JobAction.IMAGINE and not own.button_job
+    reroll = parse_message(_msg(message_reference={"message_id": "900"}))  # a finished imagine-worded reply
+    assert isinstance(reroll, JobResult) and reroll.action is JobAction.IMAGINE
+    legacy = parse_message(
+        _msg(
+            content=f"Upscaling image #2 with **a frog** - <@{U}> (Waiting to start)",
+            attachments=[],
+            message_reference={"message_id": "900"},
+        )
+    )
+    assert isinstance(legacy, JobStarted) and legacy.action is JobAction.UPSCALE and legacy.index == 2
+
+
+def test_video_attachments_make_a_video_result() -> None:
+    mp4 = {"id": "5", "url": f"https://cdn.discordapp.com/attachments/2/1/u1_a_frog_{NEW}_0.mp4?ex=1&"}
+    untyped = parse_message(_msg(attachments=[mp4], message_reference={"message_id": "900"}))
+    assert isinstance(untyped, JobResult) and untyped.action is JobAction.VIDEO
+    assert untyped.images == () and untyped.videos[0].job_hash == NEW and untyped.videos[0].is_video
+    thumb = {"id": "6", "url": "https://cdn.discordapp.com/attachments/2/1/a.webp", "content_type": "image/webp"}
+    typed = {"id": "7", "url": "https://cdn.discordapp.com/attachments/2/1/clip", "content_type": "video/mp4"}
+    both = parse_message(_msg(attachments=[thumb, typed]))
+    assert isinstance(both, JobResult) and both.action is JobAction.VIDEO
+    assert [i.url.rsplit("/", 1)[-1] for i in both.images] == ["a.webp"] and len(both.videos) == 1
+    running = parse_message(_msg(content=f"**a frog** - <@{U}> (40%) (fast)", attachments=[typed]))
+    assert isinstance(running, JobProgress) and running.action is JobAction.IMAGINE
+
+
+def test_newer_discord_fields_are_tolerated() -> None:
+    """Component ids, ``resolved``, attachment placeholders, author flags and clan, components-v2 containers."""
+    rows = [
+        {
+            "type": 17,
+            "id": 1,
+            "accent_color": None,
+            "components": [
+                {"type": 10, "id": 2, "content": "text display"},
+                {"type": 1, "id": 3, "components": [{"type": 2, "id": 4, "style": 2, "label": "U1",
+                                                     "custom_id": f"MJ::JOB::upsample::1::{H}"}]},
+            ],
+        }
+    ]  # fmt: skip
+    attachment = {
+        "id": "1",
+        "url": f"https://cdn.discordapp.com/attachments/2/1/u_a_frog_{H}.webp",
+        "placeholder": "XwgKFYJ4iIeAeHeId4eIiHeAeA==",
+        "placeholder_version": 1,
+        "flags": 0,
+        "content_type": "image/webp",
+    }
+    author = {"id": MIDJOURNEY_APPLICATION_ID, "bot": True, "flags": 589824, "clan": None, "primary_guild": None}
+    event = parse_message(
+        _msg(author=author, attachments=[attachment], components=rows, resolved={"users": {}, "members": {}})
+    )
+    assert isinstance(event, JobResult)
+    assert [b.label for b in event.buttons] == ["U1"] and event.images[0].content_type == "image/webp"
+
+
+def test_the_rated_reply_is_not_a_result() -> None:
+    event = parse_message(
+        _msg(
+            content=f"You have successfully rated [this job](<https://midjourney.com/jobs/{H}>) with 😍",
+            attachments=[],
+            flags=64,
+            message_reference={"message_id": "900"},
+        )
+    )
+    assert isinstance(event, Rated) and event.job_hash == H and event.correlation.referenced_message_id == "900"
+
+
+def test_unnumbered_describe_prompts_under_describe_buttons() -> None:
+    rows = [{"type": 1, "components": [{"type": 2, "custom_id": f"MJ::Job::PicReader::{n}", "label": str(n)}
+                                       for n in (1, 2)]}]  # fmt: skip
+    embed = {
+        "description": "A frog on a [leaf](<https://x.test/l>) \n\nA pond at dawn ",
+        "image": {"url": "https://cdn.discordapp.com/ephemeral-attachments/1092492867185950852/5/frog.png"},
+    }
+    event = parse_message(_msg(content="", attachments=[], embeds=[embed], components=rows))
+    assert isinstance(event, DescribeResult) and event.prompts == ("A frog on a leaf", "A pond at dawn")
+    assert event.image is not None and "/ephemeral-attachments/" in event.image.url

@@ -285,6 +285,140 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "interaction_iframe_modal_create_captcha": {"kind": "iframe_modal", "purpose": "captcha"},
 }
 
+# Today's bot (issue 8): v7 grammar, ephemeral button jobs, WebP results, edited buttons, Animate, newer Discord fields.
+G7 = "5c1e8d2a-9f3b-4e6a-b7c8-0d1e2f3a4b5c"
+U7 = "a7d3c9e1-4b2f-4d8a-9c6e-1f2a3b4c5d6e"
+V7_GRID_MSG = "1391000000000000001"
+V7_U_MSG = "1391000000000000020"
+V7_PROMPT = "glass frog on a lily pad, macro photography --ar 1:1 --v 7"
+TODAY: dict[str, dict[str, Any]] = {
+    "v7_grid_result_webp": {
+        "kind": "job_result",
+        "action": "imagine",
+        "mode": "fast",
+        "prompt": V7_PROMPT,
+        "images.0.content_type": "image/webp",
+        "images.0.width": 2048,
+        "images.0.job_hash": G7,
+        "buttons.__len__": 9,
+        "buttons.4.row": 0,
+        "buttons.5.row": 1,
+        "correlation.job_hash": G7,
+    },
+    "v7_grid_buttons_restyled": {
+        "kind": "job_result",
+        "correlation.source": "MESSAGE_UPDATE",
+        "correlation.message_id": V7_GRID_MSG,
+        "buttons.0.style": 1,
+        "buttons.1.style": 2,
+    },
+    "button_job_waiting_ephemeral": {
+        "kind": "job_started",
+        "action": None,  # worded like an imagine: the correlator finds the pressed button
+        "button_job": True,
+        "prompt": V7_PROMPT,
+        "correlation.ephemeral": True,
+        "correlation.referenced_message_id": V7_GRID_MSG,
+        "correlation.interaction_type": 3,
+        "correlation.job_hash": U7,  # from Cancel Job: the only place the new job's uuid shows
+        "cancel_button.custom_id": f"MJ::CancelJob::ByJobid::{U7}",
+        "cancel_button.style": 4,
+    },
+    "button_job_progress_ephemeral": {
+        "kind": "job_progress",
+        "action": None,
+        "percent": 46,
+        "mode": "fast",
+        "preview.filename": f"{U7}_grid_0.webp",
+        "preview.width": 512,
+        "correlation.job_hash": U7,
+        "cancel_button.action": ButtonAction.CANCEL_JOB,
+    },
+    "v7_upscale_image_1_result": {
+        "kind": "job_result",
+        "action": "upscale",
+        "index": 1,
+        "images.0.content_type": "image/png",
+        "images.0.width": 1024,
+        "images.0.job_hash": U7,
+        "correlation.referenced_message_id": V7_GRID_MSG,
+        "buttons.__len__": 13,  # the bookmark is noise
+        "buttons.11.action": ButtonAction.ANIMATE,
+        "buttons.11.parsed.variant": "high",
+        "buttons.12.parsed.variant": "low",
+        "buttons.12.row": 3,
+    },
+    "v7_upscale_creative_result": {
+        "kind": "job_result",
+        "action": "upscale",
+        "variant": None,  # "Upscaled by": v7 Upscale (Creative) names no variant
+        "buttons.0.label": "Redo Upscale (Subtle)",
+        "buttons.0.action": ButtonAction.UPSCALE_SUBTLE,
+        "buttons.1.action": ButtonAction.UPSCALE_CREATIVE,
+        "buttons.__len__": 4,
+    },
+    "v7_pan_right_result": {
+        "kind": "job_result",
+        "action": "pan",
+        "direction": "right",
+        "prompt": "glass frog on a lily pad, macro photography --v 7 --ar 3:2",
+        "images.0.width": 2688,
+        "images.0.height": 1792,
+        "images.0.content_type": "image/webp",
+        "correlation.referenced_message_id": V7_U_MSG,
+    },
+    "animate_video_result": {
+        "kind": "job_result",
+        "action": "video",
+        "images": (),
+        "videos.0.content_type": "video/mp4",
+        "videos.0.width": 624,
+        "videos.0.job_hash": "e9f8a7b6-c5d4-4e3f-a2b1-c0d9e8f7a6b5",
+        "buttons.0.action": ButtonAction.ANIMATE_EXTEND,
+        "buttons.__len__": 2,
+    },
+    "rated_reply": {"kind": "rated", "job_hash": U7, "correlation.job_hash": U7, "correlation.ephemeral": True},
+    "v52_upscale_result": {
+        "kind": "job_result",
+        "action": "upscale",
+        "index": 3,
+        "buttons.0.action": ButtonAction.VARY_STRONG,
+        "buttons.1.action": ButtonAction.VARY_SUBTLE,
+        "buttons.__len__": 9,  # no bookmark, no "Web" link button
+        "correlation.job_hash": "b52b52b5-2b52-4b52-8b52-0052b52b52b5",
+    },
+    "v60_upscale_result": {
+        "kind": "job_result",
+        "prompt": "青い蛙 --v 6.0",
+        "buttons.1.emoji": "upscale_1",
+        "buttons.4.action": ButtonAction.VARY_REGION,
+        "buttons.4.row": 0,
+        "buttons.5.row": 1,
+        "images.0.job_hash": "60060060-0600-4600-8600-600600600600",  # User__<uuid>.png: no latin slug
+    },
+    "info_trial_minutes": {
+        "kind": "info",
+        "info.subscription": "None (Trial)",
+        "info.trial": True,
+        "info.job_mode": None,
+        "info.visibility": "public",
+        "info.fast_time_remaining_minutes": 25.0,
+        "info.fast_time_remaining_hours": 25 / 60,
+        "info.lifetime_images": 3,
+        "info.queued_jobs_relax": 0,
+    },
+    "describe_result_2025": {
+        "kind": "describe_result",
+        "prompts.__len__": 4,
+        "prompts.0": "A translucent glass frog resting on a lily pad, in the style of Tim Flach, macro photography, "
+        "emerald and amber tones",
+        "prompts.2": "A glass frog with visible organs on a lotus leaf, national geographic style",
+        "image.content_type": "image/webp",
+        "buttons.0.action": ButtonAction.DESCRIBE_IMAGINE,
+    },
+}
+EXPECTED.update(TODAY)
+
 
 def _load(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))

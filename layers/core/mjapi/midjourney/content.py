@@ -10,6 +10,9 @@ Facts (protocol notes §3.1-3.2; NZ ``ConvertUtils``; TA ``MjMessageParser`` exa
   legacy ``Image #n <@id>``, ``Pan Left|Right|Up|Down by``, ``Zoom Out by``;
 * pre-start variants: ``Making variations for image #1 with prompt **p** - <@id> (Waiting to start)`` and
   ``Upscaling image #2 with **p** - <@id> (Waiting to start)``;
+* today's bot (v7): ``Upscaled by <@id>`` with no variant is Upscale (Creative); a button job's waiting and progress
+  messages are ephemeral replies worded like an imagine (``**p** - <@id> (Waiting to start)``), which the parser tells
+  apart by their reference and Cancel Job button, not by the line; pan results carry the rewritten prompt;
 * trailing lines (``\\n-# Create, explore...``) are ignored.
 """
 
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mjapi.midjourney.actions import PanDirection
+from mjapi.midjourney.hashes import UUID_RE
 
 JobMode = Literal["fast", "relax", "turbo"]
 LineKind = Literal["imagine", "variation", "upscale", "pan", "zoom"]
@@ -187,6 +191,21 @@ def parse_seed(content: object) -> tuple[str, int] | None:
     if seed > 4294967295:
         return None
     return found.group("job").lower(), seed
+
+
+_RATED = re.compile(r"^\s*You have successfully rated\b(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def parse_rated(content: object) -> tuple[str | None, str] | None:
+    """``You have successfully rated [this job](<https://midjourney.com/jobs/<uuid>>) with 😍`` (the reply to a ❤️
+    button) -> ``(rated job's uuid or None, text)``; ``None`` for anything else."""
+    if not isinstance(content, str):
+        return None
+    found = _RATED.match(content)
+    if found is None:
+        return None
+    job = UUID_RE.search(found.group("rest"))
+    return (job.group(0).lower() if job else None), content.strip()
 
 
 def parse_remix_toggle(content: object) -> bool | None:

@@ -4,6 +4,11 @@ Facts (protocol notes §3.4-3.5): describe and shorten put prompts in ``embeds[0
 (ET ``formatPrompts`` matches ``(\\d️⃣ .+)``); /info is ``**Key**: value`` lines (ET ``formatInfo``, TA
 ``ParseDiscordData``: split on the first ``:`` and strip ``**``), with ``Fast Time Remaining`` as ``x/y hours (p%)``;
 error embeds carry the prompt in a footer starting ``/imagine `` (BK ``parseEmbedFooter``).
+
+Today's bot (issue 8): /info values are padded into a column, a trial account reads ``None (Trial)`` with no Job Mode
+line and ``Fast Time Remaining: 25.00 minutes``; 2025 describe prompts have no trailing ``--ar``, are separated by
+``" \\n\\n"`` and may link words (``[name](<https://...>)``): prompts are returned with links unwrapped to their text,
+ready to imagine.
 """
 
 from __future__ import annotations
@@ -20,22 +25,42 @@ _NUMBERED = re.compile(
 _INFO_LINE = re.compile(r"^\s*(?:\*\*)?(?P<key>[^:*\n]{1,80}?)(?:\*\*)?\s*:\s*(?:\*\*)?\s*(?P<value>.*?)\s*$")
 # Bounded digit runs: values stay finite and int() never sees a huge string.
 _NUM = r"\d[\d,]{0,15}(?:\.\d{1,6})?"
-_HOURS_LEFT = re.compile(rf"(?P<left>{_NUM})\s*/\s*(?P<total>{_NUM})\s*hours?", re.I)
+_TIME_LEFT = re.compile(
+    rf"(?P<left>{_NUM})\s*(?:/\s*(?P<total>{_NUM})\s*)?(?P<unit>hours?|hrs?|minutes?|mins?)\b", re.I
+)
+# Padding some clients and bots use to line values up: braille blank, zero-width and Hangul fillers, BOM.
+_PADDING = str.maketrans(dict.fromkeys("\u2800\u200b\u3164\ufeff", " "))
+_LINK = re.compile(r"\[(?P<text>[^\[\]\n]{1,500})\]\(<?(?P<url>[^()<>\s]{1,2000})>?\)")
+_PARAGRAPHS = re.compile(r"\s*\n\s*\n\s*")
 _PERCENT = re.compile(rf"\(\s*(?P<pct>{_NUM})\s*%\s*\)")
 _USAGE = re.compile(rf"(?P<images>\d[\d,]{{0,15}})\s*images?(?:\s*\(\s*(?P<hours>{_NUM})\s*hours?\s*\))?", re.I)
 _INT = re.compile(r"\d[\d,]{0,15}")
 
 
+def unwrap_links(text: str) -> str:
+    """Markdown links ``[text](<url>)`` / ``[text](url)`` -> ``text`` (what a prompt means)."""
+    return _LINK.sub(lambda found: found.group("text"), text)
+
+
 def numbered_prompts(description: object) -> tuple[str, ...]:
-    """Prompts numbered with keycap emoji, in order, stripped; empty when there are none."""
+    """Prompts numbered with keycap emoji, in order, stripped, links unwrapped; empty when there are none."""
     if not isinstance(description, str):
         return ()
     prompts: list[str] = []
     for found in _NUMBERED.finditer(description):
-        text = found.group("text").strip()
+        text = unwrap_links(found.group("text")).strip()
         if text:
             prompts.append(text)
     return tuple(prompts)
+
+
+def paragraph_prompts(description: object, *, limit: int = 10) -> tuple[str, ...]:
+    """Unnumbered prompts separated by blank lines (``" \\n\\n"``), links unwrapped: only for a message known to be
+    a describe answer, where every paragraph is a prompt."""
+    if not isinstance(description, str):
+        return ()
+    parts = (unwrap_links(part).strip() for part in _PARAGRAPHS.split(description.strip()))
+    return tuple(part for part in parts if part)[:limit]
 
 
 def footer_prompt(footer: object) -> str | None:
@@ -71,7 +96,7 @@ def info_fields(description: object) -> dict[str, str]:
     fields: dict[str, str] = {}
     if not isinstance(description, str):
         return fields
-    for line in description.splitlines():
+    for line in description.translate(_PADDING).splitlines():
         found = _INFO_LINE.match(line)
         if found and found.group("key").strip():
             fields[found.group("key").strip()] = found.group("value").replace("**", "").strip()
@@ -86,14 +111,13 @@ def parse_info(description: object) -> AccountInfo:
         name = key.lower()
         if name == "subscription":
             values["subscription"] = value
+            values["trial"] = "trial" in value.lower()
         elif name == "job mode":
             values["job_mode"] = _mode(value)
         elif name == "visibility mode":
             values["visibility"] = value.lower() or None
         elif name == "fast time remaining":
-            if (hours := _HOURS_LEFT.search(value)) is not None:
-                values["fast_time_remaining_hours"] = _number(hours.group("left"))
-                values["fast_time_total_hours"] = _number(hours.group("total"))
+            values.update(_time_left(value))
             if (pct := _PERCENT.search(value)) is not None:
                 values["fast_time_remaining_percent"] = _number(pct.group("pct"))
         elif name in ("lifetime usage", "relaxed usage"):
@@ -108,6 +132,22 @@ def parse_info(description: object) -> AccountInfo:
         elif name == "running jobs":
             values["running_jobs"] = _running(value)
     return AccountInfo.model_validate(values)
+
+
+def _time_left(value: str) -> dict[str, float | None]:
+    """``x/y hours``, ``x hours`` or (trial accounts) ``25.00 minutes``: hours always, minutes when written so."""
+    found = _TIME_LEFT.search(value)
+    if found is None:
+        return {}
+    left, total = _number(found.group("left")), found.group("total")
+    minutes = found.group("unit").lower().startswith("m")
+    scale = 1 / 60 if minutes else 1.0
+    times: dict[str, float | None] = {"fast_time_remaining_hours": left * scale if left is not None else None}
+    if total is not None and (total_value := _number(total)) is not None:
+        times["fast_time_total_hours"] = total_value * scale
+    if minutes:
+        times["fast_time_remaining_minutes"] = left
+    return times
 
 
 def _running(value: str) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from mjapi.midjourney.custom_ids import CustomId, ModalId
 from mjapi.midjourney.notices import AccountIssue, NoticeKind, Severity
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+_VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".m4v")
 
 JobMode = Literal["fast", "relax", "turbo"]
 BotKind = Literal["mj", "niji"]
@@ -33,8 +34,15 @@ class Correlation(BaseModel):
     nonce: str | None = None
     interaction_id: str | None = Field(None, description="interaction.id or interaction_metadata.id")
     interaction_name: str | None = None
+    interaction_type: int | None = Field(
+        None, description="2 = slash or message command, 3 = button (component), 5 = modal submit"
+    )
     user_id: str | None = Field(None, description="user who invoked the job (interaction user or <@id> in content)")
-    referenced_message_id: str | None = Field(None, description="message_reference.message_id / referenced_message.id")
+    referenced_message_id: str | None = Field(
+        None,
+        description="message_reference.message_id / referenced_message.id / interaction_metadata.interacted_message_id"
+        " (the message whose button made this job)",
+    )
     job_hash: str | None = Field(None, description="Midjourney job UUID (custom_ids, attachment names, job links)")
     referenced_job_hash: str | None = Field(None, description="job UUID of referenced_message (the parent grid)")
     flags: int = 0
@@ -50,7 +58,7 @@ class Correlation(BaseModel):
 
 
 class Image(BaseModel):
-    """One attachment (or embed image)."""
+    """One attachment (or embed image); a video result's mp4 is one too (``content_type`` video/mp4)."""
 
     model_config = _FROZEN
 
@@ -64,6 +72,14 @@ class Image(BaseModel):
     attachment_id: str | None = None
     job_hash: str | None = None
 
+    @property
+    def is_video(self) -> bool:
+        """A video attachment: its content type says so, or (no type given) its file name does."""
+        if self.content_type:
+            return self.content_type.lower().startswith("video/")
+        name = (self.filename or self.url.split("?", 1)[0]).lower()
+        return name.endswith(_VIDEO_SUFFIXES)
+
 
 class Button(BaseModel):
     """A message button with its custom_id parsed into a normalised action."""
@@ -75,6 +91,7 @@ class Button(BaseModel):
     emoji: str | None = None
     style: int | None = None
     disabled: bool = False
+    row: int | None = Field(None, description="index of the action row it sits in (0-based)")
     action: ButtonAction
     parsed: CustomId
 
@@ -121,9 +138,13 @@ class _Event(BaseModel):
 
 
 class _JobLine(_Event):
-    """Fields common to messages whose content is the ``**prompt** - ... <@user> (status)`` job line."""
+    """Fields common to messages whose content is the ``**prompt** - ... <@user> (status)`` job line.
 
-    action: JobAction
+    ``action`` is ``None`` for the waiting/progress message of a button's job worded like an imagine (today's bot:
+    an ephemeral reply to the message the button was pressed on, with a Cancel Job button): the line does not say
+    which button it was, the correlator finds the pressed one under ``correlation.referenced_message_id``."""
+
+    action: JobAction | None
     prompt: str | None = None
     mode: JobMode | None = None
     stealth: bool = False
@@ -131,6 +152,17 @@ class _JobLine(_Event):
     direction: PanDirection | None = None
     index: int | None = Field(None, description="image number of 'Image #n' / 'image #n with' lines")
     remix: bool = False
+    buttons: tuple[Button, ...] = Field(default=(), description="the message's buttons (noise left out)")
+
+    @property
+    def button_job(self) -> bool:
+        """The job of a button pressed on another message (the line refers to it, or a button interaction made it)."""
+        return self.correlation.referenced_message_id is not None or self.correlation.interaction_type == 3
+
+    @property
+    def cancel_button(self) -> Button | None:
+        """The Cancel Job button of a running job's message (``MJ::CancelJob::ByJobid::<job uuid>``)."""
+        return next((b for b in self.buttons if b.action is ButtonAction.CANCEL_JOB), None)
 
 
 class JobStarted(_JobLine):
@@ -160,12 +192,12 @@ class JobStopped(_JobLine):
 
 
 class JobResult(_JobLine):
-    """A finished job: a grid (imagine, reroll, blend, variations, zoom, pan) or one image (upscales); ``action`` says
-    which, as the job line does."""
+    """A finished job: a grid (imagine, reroll, blend, variations, zoom, pan), one image (upscales) or a video
+    (Animate: ``videos``, action ``video``); ``action`` says which, as the job line does."""
 
     kind: Literal["job_result"] = "job_result"
     images: tuple[Image, ...] = ()
-    buttons: tuple[Button, ...] = ()
+    videos: tuple[Image, ...] = Field(default=(), description="video attachments (mp4) of an Animate result")
 
 
 class DescribeResult(_Event):
@@ -192,9 +224,13 @@ class AccountInfo(BaseModel):
     model_config = _FROZEN
 
     subscription: str | None = None
+    trial: bool = Field(False, description="a trial account (``None (Trial)``): no Job Mode line, minutes of fast time")
     job_mode: JobMode | None = None
     visibility: str | None = None
     fast_time_remaining_hours: float | None = None
+    fast_time_remaining_minutes: float | None = Field(
+        None, description="as the bot wrote it when it counts in minutes (trial: ``25.00 minutes``); hours are set too"
+    )
     fast_time_total_hours: float | None = None
     fast_time_remaining_percent: float | None = None
     lifetime_images: int | None = None
@@ -316,6 +352,15 @@ class IframeModalCreated(_Event):
     purpose: Literal["inpaint", "captcha", "unknown"] = "unknown"
 
 
+class Rated(_Event):
+    """The bot's reply to a ❤️/rating button: ``You have successfully rated [this job](<link>) with 😍``. Feedback on
+    a finished job, never a result; ``correlation.job_hash`` is the rated job's uuid (from the link)."""
+
+    kind: Literal["rated"] = "rated"
+    job_hash: str | None = None
+    text: str
+
+
 class Deferred(_Event):
     """A deferred reply's loading message ("… is thinking", flags 128): empty, with the interaction's nonce. The bot
     later edits the same message (MESSAGE_UPDATE, no nonce) into the real answer, so its id is what to remember."""
@@ -359,6 +404,7 @@ Event = Annotated[
     | ModalCreated
     | IframeModalCreated
     | Deferred
+    | Rated
     | MessageDeleted
     | Unrecognized,
     Field(discriminator="kind"),

@@ -17,7 +17,7 @@ from mjapi.midjourney._json import as_int, as_list, as_map, as_str, as_text, wal
 from mjapi.midjourney.actions import NOISE_ACTIONS, ButtonAction, JobAction
 from mjapi.midjourney.constants import DEFAULT_BOT_IDS, LOADING_FLAG, bot_kind
 from mjapi.midjourney.custom_ids import parse_custom_id, parse_modal_id
-from mjapi.midjourney.embeds import footer_prompt, numbered_prompts, parse_info
+from mjapi.midjourney.embeds import footer_prompt, numbered_prompts, paragraph_prompts, parse_info
 from mjapi.midjourney.hashes import hash_from_custom_id, hash_from_url
 from mjapi.midjourney.models import (
     Button,
@@ -41,6 +41,7 @@ from mjapi.midjourney.models import (
     ModalCreated,
     ModeSwitched,
     Notice,
+    Rated,
     RemixToggled,
     SeedResult,
     Select,
@@ -221,8 +222,13 @@ def _correlation(source: str, msg: Mapping[str, Any]) -> Correlation:
         nonce=as_str(msg.get("nonce")),
         interaction_id=as_str(metadata.get("id")) or as_str(interaction.get("id")),
         interaction_name=as_str(metadata.get("name")) or as_str(interaction.get("name")),
+        interaction_type=as_int(metadata.get("type")) or as_int(interaction.get("type")),
         user_id=user_id,
-        referenced_message_id=as_str(reference.get("message_id")) or as_str(referenced.get("id")),
+        referenced_message_id=(
+            as_str(reference.get("message_id"))
+            or as_str(referenced.get("id"))
+            or as_str(metadata.get("interacted_message_id"))  # a button's job: the message the button was on
+        ),
         referenced_job_hash=_message_hash(referenced),
         flags=as_int(msg.get("flags")) or 0,
         author_id=author_id,
@@ -265,9 +271,13 @@ def _image(raw: object, *, url_key: str = "url") -> Image | None:
 
 
 def _components(msg: Mapping[str, Any]) -> tuple[list[Button], list[Select]]:
+    """Buttons (with the row they sit in) and selects. Link buttons (style 5: the "Web" button to midjourney.com)
+    carry a url and no custom_id: they are not actions and are left out. Unknown component fields (``id``...) are
+    ignored."""
     buttons: list[Button] = []
     selects: list[Select] = []
-    for comp in walk_components(msg.get("components")):
+    leaves = ((row, comp) for row, top in enumerate(as_list(msg.get("components"))) for comp in walk_components([top]))
+    for row, comp in leaves:
         kind, custom_id = as_int(comp.get("type")), as_str(comp.get("custom_id"))
         if custom_id is None:
             continue  # link buttons (style 5) carry a url, not an action
@@ -281,6 +291,7 @@ def _components(msg: Mapping[str, Any]) -> tuple[list[Button], list[Select]]:
                     emoji=as_str(emoji.get("name")),
                     style=as_int(comp.get("style")),
                     disabled=comp.get("disabled") is True,
+                    row=row,
                     action=parsed.action,
                     parsed=parsed,
                 )
@@ -309,20 +320,22 @@ def _message(source: str, message: object, bot_ids: frozenset[str]) -> Event:
         return Unrecognized(correlation=corr, reason="not_from_bot", content=as_text(msg.get("content"))[:_EXCERPT])
     all_buttons, selects = _components(msg)
     buttons = tuple(b for b in all_buttons if b.action not in NOISE_ACTIONS)
-    images = tuple(img for img in map(_image, as_list(msg.get("attachments"))) if img is not None)
+    attachments = tuple(img for img in map(_image, as_list(msg.get("attachments"))) if img is not None)
+    images = tuple(a for a in attachments if not a.is_video)
+    videos = tuple(a for a in attachments if a.is_video)
     text = as_text(msg.get("content"))
     job_line = lines.parse_job_line(text)
     job_hash = (
         next((b.parsed.job_hash.lower() for b in buttons if b.parsed.job_hash), None)
-        or next((img.job_hash for img in images if img.job_hash), None)
+        or next((img.job_hash for img in attachments if img.job_hash), None)
         or (job_line.job_link_hash if job_line else None)
     )
     user_id = corr.user_id or (job_line.user_id if job_line else None)
     corr = corr.model_copy(update={"job_hash": job_hash, "user_id": user_id})
-    ctx = _Ctx(corr=corr, msg=msg, text=text, buttons=buttons, selects=tuple(selects), images=images)
+    ctx = _Ctx(corr=corr, msg=msg, text=text, buttons=buttons, selects=tuple(selects), images=images, videos=videos)
     if corr.flags & LOADING_FLAG and not text.strip() and not as_list(msg.get("embeds")):
         return Deferred(correlation=corr, command=corr.interaction_name)
-    for recognise in (_seed, _embed_event, _settings, _content_reply):
+    for recognise in (_seed, _rated, _embed_event, _settings, _content_reply):
         event = recognise(ctx)
         if event is not None:
             return event
@@ -338,7 +351,7 @@ def _message(source: str, message: object, bot_ids: frozenset[str]) -> Event:
 class _Ctx:
     """What the recognisers share about one message."""
 
-    __slots__ = ("buttons", "corr", "images", "msg", "name", "selects", "text")
+    __slots__ = ("buttons", "corr", "images", "msg", "name", "selects", "text", "videos")
 
     def __init__(
         self,
@@ -349,9 +362,10 @@ class _Ctx:
         buttons: tuple[Button, ...],
         selects: tuple[Select, ...],
         images: tuple[Image, ...],
+        videos: tuple[Image, ...] = (),
     ) -> None:
         self.corr, self.msg, self.text = corr, msg, text
-        self.buttons, self.selects, self.images = buttons, selects, images
+        self.buttons, self.selects, self.images, self.videos = buttons, selects, images, videos
         self.name = (corr.interaction_name or "").lower()
 
 
@@ -361,6 +375,16 @@ def _seed(ctx: _Ctx) -> Event | None:
         return None
     job_hash, seed = found
     return SeedResult(correlation=ctx.corr.model_copy(update={"job_hash": job_hash}), job_hash=job_hash, seed=seed)
+
+
+def _rated(ctx: _Ctx) -> Event | None:
+    """The reply to a ❤️ (bookmark/rating) button: feedback on a finished job, not a result."""
+    found = lines.parse_rated(ctx.text)
+    if found is None:
+        return None
+    job_hash, text = found
+    corr = ctx.corr.model_copy(update={"job_hash": job_hash or ctx.corr.job_hash})
+    return Rated(correlation=corr, job_hash=job_hash, text=text)
 
 
 def _embed_event(ctx: _Ctx) -> Event | None:
@@ -381,6 +405,8 @@ def _embed_event(ctx: _Ctx) -> Event | None:
     if ctx.name == "shorten" or _SHORTEN_FOOTER in (footer or "").lower():
         return ShortenResult(correlation=ctx.corr, prompts=prompts, description=description, buttons=ctx.buttons)
     image = _image(embed.get("image"))
+    if not prompts and any(b.action is ButtonAction.DESCRIBE_IMAGINE for b in ctx.buttons):
+        prompts = paragraph_prompts(description)  # unnumbered prompts under the describe buttons
     if ctx.name == "describe" or (image is not None and prompts and rule is None):
         if not prompts:
             return JobStarted(correlation=ctx.corr, action=JobAction.DESCRIBE)
@@ -461,10 +487,25 @@ def _content_reply(ctx: _Ctx) -> Event | None:
     return None
 
 
+def _button_job(corr: Correlation, buttons: tuple[Button, ...]) -> bool:
+    """A message about the job of a button pressed on another message: it replies to that message (type 19 with
+    ``message_reference``), a button interaction made it, or it is an ephemeral message offering Cancel Job."""
+    if corr.referenced_message_id is not None or corr.interaction_type == 3:
+        return True
+    return corr.ephemeral and any(b.action is ButtonAction.CANCEL_JOB for b in buttons)
+
+
 def _job_event(ctx: _Ctx, line: lines.JobLine) -> Event:
-    action = JobAction(line.kind)
+    action: JobAction | None = JobAction(line.kind)
     if action is JobAction.IMAGINE and ctx.name == "blend":
         action = JobAction.BLEND
+    finished = line.status == "done" and (ctx.images or ctx.videos)
+    if ctx.videos and finished:
+        action = JobAction.VIDEO  # an Animate result: whatever its wording, the mp4 says what it is
+    elif action is JobAction.IMAGINE and not finished and _button_job(ctx.corr, ctx.buttons):
+        # Today's bot words a button job's waiting/progress message like an imagine; which button it was is for the
+        # correlator to find under the referenced message (a reroll is the only imagine-worded button result).
+        action = None
     common: dict[str, Any] = {
         "correlation": ctx.corr,
         "action": action,
@@ -475,6 +516,7 @@ def _job_event(ctx: _Ctx, line: lines.JobLine) -> Event:
         "direction": line.direction,
         "index": line.index,
         "remix": line.remix,
+        "buttons": ctx.buttons,
     }
     if line.status == "waiting":
         return JobStarted(**common)
@@ -482,8 +524,8 @@ def _job_event(ctx: _Ctx, line: lines.JobLine) -> Event:
         return JobStopped(**common)
     if line.status == "paused":
         return JobPaused(**common)
-    if line.status == "progress" or not ctx.images:
+    if not finished:
         # A finished-looking line without an image is not a result a job could succeed on: report it as progress.
         preview = ctx.images[0] if ctx.images else None
         return JobProgress(**common, percent=line.percent, preview=preview)
-    return JobResult(**common, images=ctx.images, buttons=ctx.buttons)
+    return JobResult(**common, images=ctx.images, videos=ctx.videos)
