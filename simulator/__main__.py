@@ -24,7 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of all randomness (default 0)")
     parser.add_argument("--speed", type=float, default=1.0, help="time factor for the bots (200 = a 60 s job in 0.3 s)")
     parser.add_argument("--accounts", type=int, default=1, help="demo accounts to create (default 1)")
-    parser.add_argument("--plan", default="standard", choices=["basic", "standard", "pro", "mega"])
+    parser.add_argument("--plan", default="standard", choices=["trial", "basic", "standard", "pro", "mega"])
     parser.add_argument(
         "--render-processes",
         type=int,

@@ -41,7 +41,7 @@ class Cdn:
     @staticmethod
     def path_for(record: AttachmentRecord) -> str:
         prefix = "ephemeral-attachments" if record.ephemeral else "attachments"
-        return f"/{prefix}/{record.channel_id}/{record.id}/{record.filename}"
+        return f"/{prefix}/{record.folder or record.channel_id}/{record.id}/{record.filename}"
 
     def _mac(self, path: str, ex: str, issued: str) -> str:
         return hmac.new(self._key, f"{path}|{ex}|{issued}".encode(), hashlib.sha256).hexdigest()
@@ -72,7 +72,7 @@ class Cdn:
         if len(parts) != 4 or parts[0] not in ("attachments", "ephemeral-attachments"):
             return None
         record = self.world.attachments.get(parts[2])
-        if record is None or record.channel_id != parts[1] or record.filename != parts[3]:
+        if record is None or (record.folder or record.channel_id) != parts[1] or record.filename != parts[3]:
             return None
         if (parts[0] == "ephemeral-attachments") != record.ephemeral:
             return None

@@ -160,6 +160,9 @@ class BotApp:
             "avatar_decoration_data": None,
             "bot": True,
             "public_flags": 589824,
+            "flags": 589824,  # newer Discord payloads carry `flags` and `clan` on authors too
+            "clan": None,
+            "primary_guild": None,
         }
 
     def application_json(self) -> JSON:

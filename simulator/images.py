@@ -1,15 +1,18 @@
-"""Deterministic, cheap images: 2x2 grids, single upscales and progress previews.
+"""Deterministic, cheap images and videos: 2x2 grids, single upscales, progress previews and Animate's mp4s.
 
-Every image is described by an `ImageSpec` (a small frozen value) and rendered on demand, so an evicted cache entry
+Every file is described by an `ImageSpec` (a small frozen value) and rendered on demand, so an evicted cache entry
 re-renders to identical bytes. Drawing happens on a ~96 px palette canvas that is scaled up with nearest-neighbour,
 which keeps a 1024x1024 palette PNG at a few milliseconds; previews are blurred, veiled renders of the same canvas
-whose blur and veil shrink as progress grows, encoded as WebP.
+whose blur and veil shrink as progress grows, encoded as WebP (or JPEG, the step frames of video jobs). Grids of
+v7 are lossless WebP like the real bot's; videos are short H.264 mp4s encoded with PyAV.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import colorsys
+import hashlib
 import io
 import math
 import multiprocessing
@@ -19,15 +22,21 @@ from collections import OrderedDict
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+import av
 from PIL import Image, ImageDraw, ImageFilter
 
 CANVAS_LONG_SIDE = 96
+VIDEO_FPS = 12
+VIDEO_FRAMES = 12  # one second; each Extend adds EXTEND_FRAMES
+EXTEND_FRAMES = 6
+CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg", "mp4": "video/mp4"}
 SHAPES = ("circle", "triangle", "square", "diamond", "ring", "cross")
 
 
 @dataclass(frozen=True)
 class ImageSpec:
-    """What to draw. `kind` is "grid" (2x2), "single" (one quadrant at full size) or "preview" (of a grid)."""
+    """What to draw. `kind` is "grid" (2x2), "single" (one quadrant at full size), "preview" (of a grid or a single)
+    or "video" (the single image in motion for `frames` frames); `fmt` is the file format: png, webp, jpeg or mp4."""
 
     kind: str
     width: int
@@ -39,14 +48,17 @@ class ImageSpec:
     zoom: float = 1.0  # >1 draws the content shrunk in the centre (zoom out)
     pan: str = ""  # "left" | "right" | "up" | "down": content shifted, new area filled
     base: str = "grid"  # for previews: the kind of the final image
+    fmt: str = "png"
+    frames: int = 0  # for videos
+    motion: str = ""  # for videos: "high" moves the picture further than "low"
 
     @property
     def content_type(self) -> str:
-        return "image/webp" if self.kind == "preview" else "image/png"
+        return CONTENT_TYPES[self.fmt]
 
     @property
     def extension(self) -> str:
-        return "webp" if self.kind == "preview" else "png"
+        return self.fmt
 
 
 def image_dims(ar_w: int, ar_h: int, scale: float = 1.0, base: int = 1024) -> tuple[int, int]:
@@ -64,10 +76,15 @@ def reduce_ratio(width: int, height: int) -> tuple[int, int]:
 
 
 # ----- result sizes: every size rule of the bots' images lives here ---------------------------------------------
-#: Side of a 1:1 grid per model version; other ratios keep about as many pixels (`image_dims`). Every version uses the
-#: v5-era 1024 for now (real v6/v7 grids are 2048²: one entry each here, e.g. ``"7": 2048``).
-GRID_SIDE: dict[str, int] = {}
+#: Side of a 1:1 grid per model version; other ratios keep about as many pixels (`image_dims`). v6 and v7 grids are
+#: 2048² (captures of 2024-26: a v7 grid 2048x2048, its U1 1024x1024); the v5 models keep 1024².
+GRID_SIDE: dict[str, int] = {"6.0": 2048, "6.1": 2048, "7": 2048, "niji 6": 2048}
 DEFAULT_GRID_SIDE = 1024
+#: Side of the progress preview of a 1:1 grid where the bot sends real-size previews (v6.1 and v7: 512²,
+#: ``<uuid>_grid_0.webp``); other ratios keep about as many pixels.
+PREVIEW_SIDE = 512
+#: Side of the step frames of a video job (256x256 JPEG in captures of 2026).
+VIDEO_PREVIEW_SIDE = 256
 
 #: Width and height of each kind of result in tiles, a tile being one of the four images of a grid (half its width
 #: and height): a grid is 2x2 tiles; U1-U4 crop one tile; Upscale (Subtle)/(Creative) and v5 Upscale (2x) double
@@ -191,7 +208,7 @@ def _render_canvas(spec: ImageSpec, size: tuple[int, int] | None = None, mode: s
     cw, ch = size or _canvas_size(spec.width, spec.height)
     canvas = Image.new(mode, (cw, ch))
     draw = ImageDraw.Draw(canvas)  # in "P" mode, RGB fills are allocated palette entries
-    if spec.kind == "single":
+    if spec.kind in ("single", "video"):
         _draw_tile(draw, (0, 0, cw, ch), palette, spec.quadrant, spec.tag)
     else:
         half_w, half_h = cw // 2, ch // 2
@@ -214,9 +231,11 @@ def _render_canvas(spec: ImageSpec, size: tuple[int, int] | None = None, mode: s
 
 
 def render(spec: ImageSpec) -> bytes:
-    """Encode the image described by `spec` (pure function of the spec)."""
+    """Encode the image (or video) described by `spec` (pure function of the spec)."""
+    if spec.kind == "video":
+        return render_video(spec)
     if spec.kind == "preview":
-        full = replace(spec, kind=spec.base, progress=100)
+        full = replace(spec, kind=spec.base, progress=100, fmt="png")
         canvas = _render_canvas(full)
         progress = max(0, min(100, spec.progress)) / 100.0
         blurred = canvas.filter(ImageFilter.BoxBlur(radius=(1.0 - progress) * 6.0 + 0.3))
@@ -224,7 +243,16 @@ def render(spec: ImageSpec) -> bytes:
         mixed = Image.blend(veil, blurred, 0.25 + 0.75 * progress)
         out = mixed.resize((spec.width, spec.height), Image.Resampling.BILINEAR)
         buffer = io.BytesIO()
-        out.save(buffer, "WEBP", quality=30, method=0)
+        if spec.fmt == "jpeg":
+            out.save(buffer, "JPEG", quality=40)
+        else:
+            out.save(buffer, "WEBP", quality=30, method=0)
+        return buffer.getvalue()
+    if spec.fmt == "webp":
+        # Lossless at the fastest effort: a flat 2048² grid encodes in ~0.15 s and stays small.
+        rgb = _render_canvas(spec).resize((spec.width, spec.height), Image.Resampling.NEAREST)
+        buffer = io.BytesIO()
+        rgb.save(buffer, "WEBP", lossless=True, quality=0, method=0)
         return buffer.getvalue()
     if spec.zoom <= 1.0 and not spec.pan:
         out = _render_canvas(spec, (spec.width, spec.height), "P")
@@ -234,6 +262,43 @@ def render(spec: ImageSpec) -> bytes:
     buffer = io.BytesIO()
     out.save(buffer, "PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def render_video(spec: ImageSpec) -> bytes:
+    """A short mp4 of the single image in motion: the picture drifts (further for high motion) and its shape turns.
+
+    H.264 (libx264, yuv420p, ultrafast) in an mp4 container through PyAV; the size is the image's (H.264 needs even
+    sides, which every size here is: they are multiples of 8). Frames are drawn on the small canvas and scaled up.
+    """
+    still = replace(spec, kind="single", fmt="png", frames=0, motion="")
+    canvas = _render_canvas(still)
+    palette = _Palette(spec.palette_seed)
+    reach = 0.18 if spec.motion == "high" else 0.06
+    frames = max(1, spec.frames)
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=VIDEO_FPS)
+        stream.width = spec.width
+        stream.height = spec.height
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "32"}
+        for index in range(frames):
+            phase = math.sin(2 * math.pi * index / max(frames, 2))
+            frame = Image.new("RGB", canvas.size, palette.backgrounds[spec.quadrant])
+            frame.paste(canvas, (round(phase * reach * canvas.width), round(phase * reach * canvas.height / 2)))
+            image = frame.resize((spec.width, spec.height), Image.Resampling.NEAREST)
+            for packet in stream.encode(av.VideoFrame.from_image(image)):  # type: ignore[no-untyped-call]
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def placeholder(spec: ImageSpec) -> str:
+    """The attachment's `placeholder` (Discord sends a ThumbHash there): an opaque, deterministic base64 string of the
+    same length that clients only pass around; nothing decodes it."""
+    digest = hashlib.sha256(repr(spec).encode()).digest()[:21]
+    return base64.b64encode(digest).decode()
 
 
 class ImageStore:

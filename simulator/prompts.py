@@ -17,7 +17,7 @@ from simulator.constants import TITLE_EMPTY_PROMPT, TITLE_INVALID_LINK, TITLE_IN
 
 MJ_VERSIONS = {"5": "5.0", "5.0": "5.0", "5.1": "5.1", "5.2": "5.2", "6": "6.0", "6.0": "6.0", "6.1": "6.1", "7": "7"}
 NIJI_VERSIONS = {"5": "niji 5", "6": "niji 6"}
-DEFAULT_MJ_VERSION = "6.1"
+DEFAULT_MJ_VERSION = "7"
 DEFAULT_NIJI_VERSION = "niji 6"
 NIJI_STYLES = {"cute", "expressive", "scenic", "original", "raw"}
 MAX_ASPECT_RATIO = 8.0

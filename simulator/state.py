@@ -16,6 +16,7 @@ JSON = dict[str, Any]
 
 PLANS: dict[str, tuple[str, float, int]] = {
     # plan key: (display name, monthly fast hours, concurrent fast jobs)
+    "trial": ("Trial", 25 / 60, 3),  # /info: "None (Trial)", fast time in minutes, no Job Mode line
     "basic": ("Basic", 3.3, 3),
     "standard": ("Standard", 15.0, 3),
     "pro": ("Pro", 30.0, 12),
@@ -127,6 +128,16 @@ class Account:
     @property
     def fast_remaining_hours(self) -> float:
         return max(0.0, self.fast_hours_total - self.fast_seconds_used / 3600.0)
+
+    @property
+    def relax_allowed(self) -> bool:
+        """Relax mode needs a Standard plan or better (Basic and trial accounts have fast time only)."""
+        return self.plan not in ("basic", "trial")
+
+    @property
+    def mj_numeric_id(self) -> str:
+        """The digits after `u` in 2026 filenames (`u2233346927_<slug>_<uuid>.webp`), derived from the MJ user id."""
+        return str(1_000_000_000 + int(self.mj_user_id.replace("-", ""), 16) % 9_000_000_000)
 
     @property
     def dm_channel_id(self) -> str:
@@ -296,6 +307,7 @@ class AttachmentRecord:
     spec: ImageSpec | None = None
     upload_key: str | None = None
     ephemeral: bool = False
+    folder: str | None = None  # the CDN path segment before the attachment id (default: the channel id)
 
 
 @dataclass
@@ -393,6 +405,7 @@ class Job:
     stall_release: asyncio.Event = field(default_factory=asyncio.Event)
     label_done: str = ""
     queued_notice_id: str | None = None
+    pressed: tuple[str, str] | None = None  # (message id, custom_id) of the button whose click made this job
 
     @property
     def hash(self) -> str:

@@ -123,7 +123,7 @@ class World:
             stealth=stealth,
             fast_hours_total=plan_hours if fast_hours is None else float(fast_hours),
             concurrency=concurrency
-            or (self.config.fast_concurrency if plan in ("basic", "standard") else plan_concurrency),
+            or (self.config.fast_concurrency if plan in ("trial", "basic", "standard") else plan_concurrency),
             max_queued=self.config.max_queued if max_queued is None else max_queued,
             renews_at=int(time.time()) + 30 * 86400,
         )

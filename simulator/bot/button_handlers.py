@@ -14,9 +14,11 @@ from mjapi.midjourney.actions import ButtonAction, ModalKind
 from mjapi.midjourney.custom_ids import CustomId, parse_custom_id
 from simulator import constants as C
 from simulator.bot import ui
-from simulator.bot.handler_base import ButtonHandler, HandlerBase, default_version
-from simulator.bot.types import BotServices, Ctx
-from simulator.images import outpaint_ratio
+from simulator.bot.grammar import grammar
+from simulator.bot.handler_base import ButtonHandler, HandlerBase, default_version, replace_param, video_prompt
+from simulator.bot.types import BotServices, Ctx, JobRequest
+from simulator.images import EXTEND_FRAMES, VIDEO_FRAMES, outpaint_ratio
+from simulator.prompts import words_of
 from simulator.state import BotSettings, Job
 
 NOT_AVAILABLE = "This button is not available in the simulator."
@@ -50,6 +52,8 @@ _DRAWN: dict[ButtonAction, Callable[[CustomId], bool]] = {
     ButtonAction.ZOOM_OUT: lambda cid: _under_single_image(cid) and cid.outpaint_percent in dict(ui.ZOOM_OUT_PERCENTS),
     ButtonAction.MAKE_SQUARE: _under_single_image,
     ButtonAction.PAN: _under_single_image,
+    ButtonAction.ANIMATE: lambda cid: _under_single_image(cid) and cid.variant in ui.MOTIONS,
+    ButtonAction.ANIMATE_EXTEND: lambda cid: cid.index == 1 and not cid.solo and cid.variant in ui.MOTIONS,
     ButtonAction.DESCRIBE_IMAGINE: _index_in(1, ui.DESCRIBE_PROMPTS),
     ButtonAction.SHORTEN_IMAGINE: _index_in(1, ui.SHORTEN_PROMPTS),
 }
@@ -83,6 +87,10 @@ class ButtonHandlers(HandlerBase):
             ButtonAction.MAKE_SQUARE: self.zoom,
             ButtonAction.CUSTOM_ZOOM: self.custom_zoom,
             ButtonAction.PAN: self.pan,
+            ButtonAction.ANIMATE: self.animate,
+            ButtonAction.ANIMATE_EXTEND: self.extend,
+            ButtonAction.CANCEL_JOB: self.cancel_job,
+            ButtonAction.BOOKMARK: self.bookmark,
             ButtonAction.DESCRIBE_IMAGINE: self.picreader,
             ButtonAction.DESCRIBE_IMAGINE_ALL: self.picreader_all,
             ButtonAction.DESCRIBE_RETRY: self.picread_retry,
@@ -131,6 +139,9 @@ class ButtonHandlers(HandlerBase):
         )
         upsampled = self.e.new_job(ctx.origin, ctx.channel, ctx.app, request, ctx.account.mode, ctx.nonce)
         upsampled.status = "running"
+        if ctx.message is not None:
+            self.e.press(ctx.message, ctx.custom_id)
+            upsampled.pressed = (ctx.message.id, ctx.custom_id)
         await self.e.sleep(1.0)
         await self.e.post_result(upsampled, None, ctx=ctx)
 
@@ -183,19 +194,24 @@ class ButtonHandlers(HandlerBase):
         await self.e.submit(ctx, [self.child(job, "reroll", "", palette_seed=None, parent_message=ctx.message)])
 
     async def upscale(self, ctx: Ctx, cid: CustomId) -> None:
-        job = self.job_for(ctx, cid.job_hash)
-        if job is None or self.e.gate(ctx):
+        """Upscale a U result; pressed under an upscaled image (Redo Upscale) it upscales that image's source again."""
+        clicked = self.job_for(ctx, cid.job_hash)
+        if clicked is None or self.e.gate(ctx):
             return
+        job = clicked.parent if clicked.kind == "upscale" and clicked.parent is not None else clicked
         factor, tag = {
             ButtonAction.UPSCALE_2X: (2, "(2x)"),
             ButtonAction.UPSCALE_4X: (4, "(4x)"),
             ButtonAction.UPSCALE_CREATIVE: (2, "(Creative)"),
         }.get(cid.action, (2, "(Subtle)"))
+        done = f"Upscaled {tag} by"
+        if cid.action is ButtonAction.UPSCALE_CREATIVE and grammar(job.version).plain_creative_upscale:
+            done = "Upscaled by"  # v7 Upscale (Creative) results name no variant
         request = self.child(
             job,
             "upscale",
             f"Upscaling {tag} by",
-            f"Upscaled {tag} by",
+            done,
             image_kind="single",
             quadrant=job.image.quadrant,
             size=f"upscale_{factor}x",
@@ -204,6 +220,63 @@ class ButtonHandlers(HandlerBase):
             duration_factor=0.75 if factor == 2 else 1.2,
         )
         await self.e.submit(ctx, [request])
+
+    async def animate(self, ctx: Ctx, cid: CustomId) -> None:
+        """Animate (High/Low motion): a video job of the image, its prompt rewritten like the bot's."""
+        job = self.job_for(ctx, cid.job_hash)
+        if job is None or self.e.gate(ctx) or self._no_turbo_video(ctx):
+            return
+        motion = cid.variant or "high"
+        prompt = video_prompt(job.prompt, motion, job.image.width, job.image.height)
+        request = self.child(job, "video", "", prompt=prompt, words=words_of(prompt.split(" --")[0]))
+        await self.e.submit(ctx, [self._video_request(request, job, motion, VIDEO_FRAMES, ctx)])
+
+    async def extend(self, ctx: Ctx, cid: CustomId) -> None:
+        """Extend (High/Low motion) under a video: a longer video from that one."""
+        job = self.job_for(ctx, cid.job_hash)
+        if job is None or self.e.gate(ctx) or self._no_turbo_video(ctx):
+            return
+        motion = cid.variant or "high"
+        prompt = replace_param(job.prompt, "motion", motion)
+        request = self.child(job, "video", "", prompt=prompt, words=words_of(prompt.split(" --")[0]))
+        await self.e.submit(ctx, [self._video_request(request, job, motion, job.image.frames + EXTEND_FRAMES, ctx)])
+
+    @staticmethod
+    def _video_request(request: JobRequest, source: Job, motion: str, frames: int, ctx: Ctx) -> JobRequest:
+        request.image_kind = "video"
+        request.exact_size = (source.image.width, source.image.height)
+        request.frames = frames
+        request.motion = motion
+        request.quadrant = source.image.quadrant
+        request.palette_seed = source.palette_seed
+        request.parent_message = ctx.message
+        return request
+
+    def _no_turbo_video(self, ctx: Ctx) -> bool:
+        """The bot refuses video jobs in turbo mode (seen live in 2026)."""
+        if ctx.account.mode != "turbo":
+            return False
+        self.e.notice(ctx, C.TITLE_JOB_ACTION_RESTRICTED, "Turbo mode isn't supported for video jobs.")
+        return True
+
+    async def cancel_job(self, ctx: Ctx, cid: CustomId) -> None:
+        """Cancel Job on a button job's ephemeral progress message: the job stops (its message reads "(Stopped)")."""
+        job = self.world.jobs.get(cid.job_hash or "")
+        if job is None or job.account is not ctx.account or not self.e.cancel_job(job):
+            self.e.reply(ctx, "This job has already finished or cannot be cancelled.")
+            return
+        self.e.ack(ctx)
+
+    async def bookmark(self, ctx: Ctx, cid: CustomId) -> None:
+        """❤️: the bot answers "You have successfully rated [this job](<message link>) with 😍", an ephemeral reply
+        to the rated message; no job."""
+        record = ctx.message
+        assert record is not None
+        guild = ctx.channel.guild_id or "@me"
+        link = f"https://discord.com/channels/{guild}/{ctx.channel.id}/{record.id}"
+        self.e.post(
+            ctx.app, ctx.channel, content=ui.rated_text(link), flags=C.FLAG_EPHEMERAL, ctx=ctx, reference=record
+        )
 
     async def inpaint(self, ctx: Ctx, cid: CustomId) -> None:
         job = self.job_for(ctx, cid.job_hash)
@@ -358,7 +431,7 @@ class ButtonHandlers(HandlerBase):
             settings.high_variability = value == "1"
         elif name in ui.MODE_SETTINGS:
             mode = ui.MODE_SETTINGS[name]
-            if mode == "relax" and account.plan == "basic":
+            if mode == "relax" and not account.relax_allowed:
                 self.e.notice(ctx, C.TITLE_JOB_ACTION_RESTRICTED, "Relax mode is not available on the Basic plan.")
                 return
             account.mode = mode

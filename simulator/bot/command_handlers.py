@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from simulator import constants as C
 from simulator.bot import texts, ui
+from simulator.bot.grammar import grammar
 from simulator.bot.handler_base import CommandHandler, HandlerBase
 from simulator.bot.types import Ctx, JobRequest, ResolvedAttachment
 from simulator.ids import derive_seed, safe_filename
@@ -42,7 +43,7 @@ class CommandHandlers(HandlerBase):
         }
 
     def upload_attachment(
-        self, ctx: Ctx, item: ResolvedAttachment, mime: str, width: int, height: int
+        self, ctx: Ctx, item: ResolvedAttachment, mime: str, width: int, height: int, *, folder: str | None = None
     ) -> AttachmentRecord:
         """Make an uploaded file reachable on the CDN (the bot re-hosts images it reads)."""
         key = item.upload.upload_filename if item.upload is not None else None
@@ -60,6 +61,8 @@ class CommandHandlers(HandlerBase):
             width=width,
             height=height,
             upload_key=key,
+            ephemeral=folder is not None,
+            folder=folder,
         )
         self.world.add_attachment(record)
         return record
@@ -75,6 +78,7 @@ class CommandHandlers(HandlerBase):
     async def describe(self, ctx: Ctx) -> None:
         if self.e.gate(ctx):
             return
+        modern = grammar(self.bot_settings(ctx).version).describe_2025
         image_ref = ctx.options.get("image")
         link = ctx.options.get("link")
         if image_ref is None and not link:
@@ -87,7 +91,9 @@ class CommandHandlers(HandlerBase):
                 self.e.notice(ctx, C.TITLE_INVALID_IMAGE, "The file you sent is not an image Midjourney can read.")
                 return
             width, height, mime, colour = probe
-            record = self.upload_attachment(ctx, item, mime, width, height)
+            # 2025: the bot shows the upload from `/ephemeral-attachments/<describe command id>/...`
+            folder = ctx.command.id if modern and ctx.command is not None else None
+            record = self.upload_attachment(ctx, item, mime, width, height, folder=folder)
             image_url = self.e.cdn.url(record)
             key = hashlib.sha256(item.data).hexdigest()
         else:
@@ -114,6 +120,7 @@ class CommandHandlers(HandlerBase):
             "colour": colour,
             "key": key,
             "retries": 0,
+            "modern": modern,
         }
         await self.fill_describe(message)
 
@@ -182,7 +189,7 @@ class CommandHandlers(HandlerBase):
             return
         account = ctx.account
         mode = ctx.name
-        if mode == "relax" and account.plan == "basic":
+        if mode == "relax" and not account.relax_allowed:
             self.e.notice(ctx, C.TITLE_JOB_ACTION_RESTRICTED, "Relax mode is not available on the Basic plan.")
             return
         account.mode = mode
@@ -362,10 +369,18 @@ def _colour_from(text: str) -> tuple[int, int, int]:
     return digest[0], digest[1], digest[2]
 
 
+INFO_COLUMN = 32  # the bot pads every `**Key**:` so the values start in one column (2024-26 samples)
+
+
 def info_text(account: Account) -> str:
-    """The /info embed description in the real format (protocol doc section 3.4)."""
+    """The /info embed description in the real format: `**Key**:` padded with spaces to column 32, then the value
+    (protocol doc section 3.4; samples of 2024 and later). A trial account shows `None (Trial)`, no Job Mode line and
+    its fast time in minutes (`25.00 minutes`)."""
     plan_name = PLANS[account.plan][0]
-    if account.subscription_active:
+    trial = account.plan == "trial"
+    if trial:
+        subscription = "None (Trial)"
+    elif account.subscription_active:
         subscription = f"{plan_name} (Active monthly, renews next on <t:{account.renews_at}>)"
     else:
         subscription = "None"
@@ -375,14 +390,22 @@ def info_text(account: Account) -> str:
     queued_fast = sum(1 for j in account.queued if j.mode != "relax")
     queued_relax = sum(1 for j in account.queued if j.mode == "relax")
     running = len(account.running)
-    return (
-        f"**Subscription**: {subscription}\n"
-        f"**Job Mode**: {account.mode.capitalize()}\n"
-        f"**Visibility Mode**: {'Stealth' if account.stealth else 'Public'}\n"
-        f"**Fast Time Remaining**: {remaining:.2f}/{total:.1f} hours ({percent:.2f}%)\n"
-        f"**Lifetime Usage**: {account.lifetime_images} images ({account.lifetime_seconds / 3600:.2f} hours)\n"
-        f"**Relaxed Usage**: {account.relaxed_images} images ({account.relaxed_seconds / 3600:.2f} hours)\n\n"
-        f"**Queued Jobs (fast)**: {queued_fast}\n"
-        f"**Queued Jobs (relax)**: {queued_relax}\n"
-        f"**Running Jobs**: {running if running else 'None'}"
-    )
+    fast_time = f"{remaining * 60:.2f} minutes" if trial else f"{remaining:.2f}/{total:.1f} hours ({percent:.2f}%)"
+    lines: list[tuple[str, str] | None] = [
+        ("Subscription", subscription),
+        None if trial else ("Job Mode", account.mode.capitalize()),
+        ("Visibility Mode", "Stealth" if account.stealth else "Public"),
+        ("Fast Time Remaining", fast_time),
+        ("Lifetime Usage", f"{account.lifetime_images} images ({account.lifetime_seconds / 3600:.2f} hours)"),
+        ("Relaxed Usage", f"{account.relaxed_images} images ({account.relaxed_seconds / 3600:.2f} hours)"),
+        ("", ""),
+        ("Queued Jobs (fast)", str(queued_fast)),
+        ("Queued Jobs (relax)", str(queued_relax)),
+        ("Running Jobs", str(running) if running else "None"),
+    ]
+    out = []
+    for line in lines:
+        if line is not None:
+            key, value = line
+            out.append(f"{f'**{key}**:':<{INFO_COLUMN}}{value}" if key else "")
+    return "\n".join(out)

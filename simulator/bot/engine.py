@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import re
 import time
 from collections import OrderedDict
 from collections.abc import Coroutine
+from dataclasses import replace
 from typing import Any
 
-from mjapi.midjourney.actions import MODAL_SPECS, ModalKind
-from mjapi.midjourney.custom_ids import render_modal_id
+from mjapi.midjourney.actions import MODAL_SPECS, ButtonAction, ModalKind
+from mjapi.midjourney.custom_ids import render_custom_id, render_modal_id
 from simulator import constants as C
 from simulator.bot import ui
+from simulator.bot.grammar import Website, grammar
 from simulator.bot.router import Router
 from simulator.bot.types import BotFaults, Ctx, JobRequest, PendingIframe, PendingModal
 from simulator.cdn import Cdn
@@ -29,7 +32,16 @@ from simulator.commands import BotApp
 from simulator.config import SimConfig
 from simulator.gateway import Hub
 from simulator.ids import derive_rng, derive_seed, iso_timestamp, random_uuid
-from simulator.images import ImageSpec, ImageStore, result_size
+from simulator.images import (
+    PREVIEW_SIDE,
+    VIDEO_PREVIEW_SIDE,
+    ImageSpec,
+    ImageStore,
+    image_dims,
+    placeholder,
+    reduce_ratio,
+    result_size,
+)
 from simulator.interactions import OpenModals
 from simulator.state import Account, AttachmentRecord, Channel, Job, MessageRecord, Origin
 from simulator.world import World
@@ -40,6 +52,22 @@ JSON = dict[str, Any]
 log = logging.getLogger("simulator.bot")
 
 MODE_TEXT = {"fast": "fast", "relax": "relaxed", "turbo": "turbo"}
+WEBSITE_TEXT = "(Open on website for full quality)"
+SLUG_LENGTH = 51  # a 2026 capture: "a_small_bird_pixel-art_sprite_single_centered_chara" (51 characters)
+PRESSED_STYLE = 1  # a pressed job button turns blurple (style 1) in an edit of the clicked message
+
+
+def numbered(components: list[JSON]) -> list[JSON]:
+    """Components with the numeric `id`s newer Discord payloads carry (1, 2, 3... depth first, rows included)."""
+    out = copy.deepcopy(components)
+    counter = 0
+    for row in out:
+        counter += 1
+        row["id"] = counter
+        for child in row.get("components", []):
+            counter += 1
+            child["id"] = counter
+    return out
 
 
 class Engine:
@@ -184,6 +212,9 @@ class Engine:
         if record.width is not None:
             data["width"] = record.width
             data["height"] = record.height
+        if record.spec is not None:
+            data["placeholder"] = placeholder(record.spec)
+            data["placeholder_version"] = 1
         if record.ephemeral:
             data["ephemeral"] = True
         return data
@@ -253,9 +284,11 @@ class Engine:
             "timestamp": iso_timestamp(time.time()),
             "edited_timestamp": None,
             "flags": flags,
-            "components": components or [],
+            "components": numbered(components or []),
             "application_id": app.id,
         }
+        if components:
+            data["resolved"] = {"users": {}, "members": {}, "channels": {}, "roles": {}}
         nonce = None
         if ctx is not None and ctx.nonce is not None and not ctx.nonce_used:
             ctx.nonce_used = True
@@ -290,6 +323,8 @@ class Engine:
     def update(self, record: MessageRecord, **fields: Any) -> None:
         if record.deleted:
             return
+        if "components" in fields:
+            fields["components"] = numbered(fields["components"])
         record.data.update(fields)
         record.data["edited_timestamp"] = iso_timestamp(time.time())
         self.hub.dispatch(self.audience(record), "MESSAGE_UPDATE", self.outgoing(record))
@@ -376,6 +411,7 @@ class Engine:
             message=ctx.message,
             job=job,
             inputs=[input_id],
+            pressed=ctx.custom_id or None,
         )
         self.modals.add(modal)
         payload = {
@@ -401,6 +437,7 @@ class Engine:
             rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") for _ in range(72)
         )
         iframe = PendingIframe(token, kind, ctx.account, ctx.app, ctx.channel, ctx.origin, job, ctx.message)
+        iframe.pressed = ctx.custom_id or None
         self.iframes[token] = iframe
         while len(self.iframes) > 10000:
             self.iframes.popitem(last=False)
@@ -500,7 +537,11 @@ class Engine:
         else:
             text = " ".join(sorted(req.words))
             palette_seed = derive_seed(self.config.seed, "palette", text, seed)
-        width, height = result_size(req.size, req.ar, version=req.version, scale=self.config.image_scale)
+        if req.exact_size is not None:
+            width, height = req.exact_size
+        else:
+            width, height = result_size(req.size, req.ar, version=req.version, scale=self.config.image_scale)
+        fmt = {"grid": grammar(req.version).grid_format, "video": "mp4"}.get(req.image_kind, "png")
         spec = ImageSpec(
             kind=req.image_kind,
             width=width,
@@ -510,8 +551,11 @@ class Engine:
             quadrant=req.quadrant,
             zoom=req.zoom,
             pan=req.pan,
+            fmt=fmt,
+            frames=req.frames,
+            motion=req.motion,
         )
-        base = {"upsample": 2.0, "upscale": 30.0}.get(req.kind, 40.0)
+        base = {"upsample": 2.0, "upscale": 30.0, "video": 50.0}.get(req.kind, 40.0)
         duration = rng.uniform(base * 0.8, base * 1.25) * req.duration_factor
         start_delay = rng.uniform(1.0, 4.0)
         if mode == "turbo":
@@ -565,7 +609,7 @@ class Engine:
         first = requests[0]
         footer = self.job_footer(ctx, footer_prompt or first.prompt)
         mode = self.resolve_mode(account, first.mode_override)
-        if mode == "relax" and account.plan == "basic":
+        if mode == "relax" and not account.relax_allowed:
             self.notice(
                 ctx,
                 C.TITLE_JOB_ACTION_RESTRICTED,
@@ -606,6 +650,11 @@ class Engine:
             )
             return []
         jobs = [self.new_job(ctx.origin, ctx.channel, ctx.app, req, mode, ctx.nonce) for req in requests]
+        pressed = self.pressed_button(ctx)
+        if pressed is not None and ctx.message is not None:
+            self.press(ctx.message, pressed)
+            for job in jobs:
+                job.pressed = (ctx.message.id, pressed)
         queued: list[Job] = []
         for job, request in zip(jobs, requests, strict=True):
             if len(account.running) < account.concurrency:
@@ -627,12 +676,42 @@ class Engine:
                 job.queued_notice_id = record.id
         return jobs
 
+    @staticmethod
+    def pressed_button(ctx: Ctx) -> str | None:
+        """The custom_id of the button behind an interaction: the click itself, or what opened its modal/editor."""
+        if ctx.type == C.INTERACTION_MESSAGE_COMPONENT:
+            return ctx.custom_id or None
+        return ctx.modal.pressed if ctx.modal is not None else None
+
+    def press(self, record: MessageRecord | None, custom_id: str | None) -> None:
+        """Turn a pressed button blurple (style 1) in an edit of its message, as the bot does after a click; the bot
+        may edit the message again later (the job's end repeats it), so clients see several such updates."""
+        if record is None or record.deleted or custom_id is None:
+            return
+        components = copy.deepcopy(record.data.get("components", []))
+        for row in components:
+            for component in row.get("components", []):
+                if component.get("custom_id") == custom_id and component.get("style") == ui.STYLE_SECONDARY:
+                    component["style"] = PRESSED_STYLE
+        self.update(record, components=components)
+
+    @staticmethod
+    def progress_is_ephemeral(job: Job) -> bool:
+        """Button jobs of the 2025-26 grammar wait and progress in an ephemeral message of the clicker."""
+        return job.parent is not None and job.kind != "upsample" and grammar(job.version).button_jobs_ephemeral
+
     def content(self, job: Job, status: str, *, done: bool = False) -> str:
         user = f"<@{job.account.user_id}>"
         if job.kind == "upsample":
             return f"**{job.prompt}** - Image #{job.index} {user}"
         label = job.label_done if done else job.label
+        if not done and self.progress_is_ephemeral(job):
+            label = ""  # imagine-like: the ephemeral progress of a button job names no action
         middle = f" - {label} {user}" if label else f" - {user}"
+        website = grammar(job.version).website
+        if done and job.kind != "upscale" and website is not Website.NONE:
+            link = f"[{WEBSITE_TEXT}](<https://midjourney.com/jobs/{job.id}>)"
+            middle += " " + (link if website is Website.LINK else WEBSITE_TEXT)
         return f"**{job.prompt}**{middle} ({status})"
 
     def mode_text(self, job: Job) -> str:
@@ -646,10 +725,19 @@ class Engine:
         channel = self.world.channels[job.channel_id]
         if parent_message is None and job.parent_message_id:
             parent_message = self.world.find_message(job.parent_message_id)
+        ephemeral = self.progress_is_ephemeral(job)
+        cancel = [
+            ui.row(
+                ui.button(render_custom_id(ButtonAction.CANCEL_JOB, hash=job.id), "Cancel Job", style=ui.STYLE_DANGER)
+            )
+        ]
         record = self.post(
             job.app,
             channel,
             content=self.content(job, "Waiting to start"),
+            components=cancel if ephemeral else None,
+            flags=C.FLAG_EPHEMERAL if ephemeral else 0,
+            ephemeral_user=account.user_id if ephemeral else None,
             ctx=ctx,
             origin=job.origin,
             reference=parent_message,
@@ -673,9 +761,16 @@ class Engine:
         job.status = "running"
         job.started_at = time.time()
         step = job.duration / (len(job.steps) + 1)
-        preview_w = max(32, int(job.image.width * self.config.preview_scale))
-        preview_h = max(32, int(job.image.height * self.config.preview_scale))
-        for percent in job.steps:
+        real_previews = grammar(job.version).real_previews
+        ratio = reduce_ratio(job.image.width, job.image.height)
+        if job.image.kind == "video":
+            preview_w, preview_h = image_dims(*ratio, scale=self.config.image_scale, base=VIDEO_PREVIEW_SIDE)
+        elif real_previews:
+            preview_w, preview_h = image_dims(*ratio, scale=self.config.image_scale, base=PREVIEW_SIDE)
+        else:
+            preview_w = max(32, int(job.image.width * self.config.preview_scale))
+            preview_h = max(32, int(job.image.height * self.config.preview_scale))
+        for number, percent in enumerate(job.steps):
             if not await self.job_sleep(job, step):
                 self._stopped(job, record)
                 return
@@ -693,7 +788,10 @@ class Engine:
             attachments: list[JSON] = []
             if percent > 0:  # nothing is drawn yet at 0%, so that update carries no preview
                 spec = preview_spec(job.image, preview_w, preview_h, percent)
-                preview = await self.image_attachment(job.channel_id, spec, f"{job.id}_grid_0.webp", ephemeral=True)
+                name = f"{job.id}_grid_0.webp"
+                if job.image.kind == "video":  # video jobs stream JPEG step frames (`<uuid>_0_step_<n>.jpeg`)
+                    spec, name = replace(spec, fmt="jpeg"), f"{job.id}_0_step_{number}.jpeg"
+                preview = await self.image_attachment(job.channel_id, spec, name, ephemeral=not real_previews)
                 attachments.append(self.attachment_json(preview))
             if job.cancel.is_set():
                 self._stopped(job, record)
@@ -732,21 +830,24 @@ class Engine:
         )
         job.result_message_id = result.id
         self._charge(job)
+        if job.pressed is not None:  # the bot edits the clicked message once more when the job ends
+            self.press(self.world.find_message(job.pressed[0]), job.pressed[1])
         return result
 
     @staticmethod
     def result_rows(job: Job) -> list[JSON]:
-        """The buttons under a finished job's image: the grid's U/V rows, or a single image's."""
-        if job.image.kind == "grid":
-            return ui.grid_rows(job.id)
-        return ui.single_rows(job, upscaled=job.kind == "upscale")
+        """The buttons under a finished job's file: the grid's U/V rows, a single image's or a video's."""
+        return ui.result_rows(job)
 
     def filename(self, job: Job) -> str:
-        words = re.findall(
-            r"[a-z0-9]+", re.sub(r"<https?://\S+>|https?://\S+", " ", job.prompt.split(" --")[0].lower())
-        )
-        slug = "_".join(words)[:60].strip("_") or "image"
-        return f"{job.account.username}_{slug}_{job.id}.png"
+        """`<username>_<slug>_<uuid>.<ext>` (2026: `u<digits>_<slug>_<uuid>`): the prompt's words keep their case,
+        `.` and `-`, other runs become `_`, cut at ~50 characters; a prompt with no latin word (CJK) gives
+        `User__<uuid>` (2026: `u<digits>__<uuid>`)."""
+        text = re.sub(r"<https?://\S+>|https?://\S+", " ", job.prompt.split(" --")[0])
+        slug = re.sub(r"[^A-Za-z0-9.\-]+", "_", text).strip("_")[:SLUG_LENGTH].strip("_")
+        uid = grammar(job.version).uid_filenames
+        prefix = f"u{job.account.mj_numeric_id}" if uid else job.account.username if slug else "User"
+        return f"{prefix}_{slug}_{job.id}.{job.image.extension}"
 
     def _charge(self, job: Job) -> None:
         account = job.account
@@ -762,7 +863,7 @@ class Engine:
         job.status = "cancelled"
         job.finished_at = time.time()
         if not record.deleted:
-            self.update(record, content=self.content(job, "Stopped"))
+            self.update(record, content=self.content(job, "Stopped"), components=[])
 
     def _filtered(self, job: Job, record: MessageRecord) -> None:
         job.status = "failed"
@@ -771,6 +872,7 @@ class Engine:
         self.update(
             record,
             attachments=[],
+            components=[],
             embeds=[
                 ui.notice(
                     C.TITLE_IMAGE_FILTER,
@@ -845,7 +947,8 @@ def preview_spec(image: ImageSpec, width: int, height: int, percent: int) -> Ima
     """
     return ImageSpec(
         kind="preview",
-        base=image.kind,
+        fmt="webp",
+        base="single" if image.kind == "video" else image.kind,
         width=width,
         height=height,
         palette_seed=image.palette_seed % PREVIEW_FAMILIES,

@@ -3,6 +3,7 @@ finished job, the describe fill-in, the settings text and DMs."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,9 +11,10 @@ from urllib.parse import urlsplit
 from mjapi.midjourney.custom_ids import CustomId, ModalId
 from simulator import constants as C
 from simulator.bot import texts, ui
+from simulator.bot.grammar import grammar
 from simulator.bot.types import BotServices, Ctx, JobRequest
 from simulator.ids import derive_rng, derive_seed
-from simulator.images import outpaint_ratio
+from simulator.images import outpaint_ratio, reduce_ratio
 from simulator.prompts import (
     DEFAULT_MJ_VERSION,
     DEFAULT_NIJI_VERSION,
@@ -36,6 +38,49 @@ DEFER_SECONDS = 0.5
 
 def default_version(bot_key: str) -> str:
     return DEFAULT_NIJI_VERSION if bot_key == "niji" else DEFAULT_MJ_VERSION
+
+
+def split_display(prompt: str) -> tuple[str, list[tuple[str, str]]]:
+    """(text, [(alias, value)]) of an echoed prompt (`a fox --ar 3:2 --raw` -> `a fox`, [(ar, 3:2), (raw, "")])."""
+    found = re.search(r"(^|\s)--", prompt)
+    if found is None:
+        return prompt, []
+    params = []
+    for chunk in re.split(r"(?:^|\s)--", prompt[found.start() :].strip()):
+        if chunk.strip():
+            alias, _, value = chunk.strip().partition(" ")
+            params.append((alias, value.strip()))
+    return prompt[: found.start()].strip(), params
+
+
+def join_display(text: str, params: list[tuple[str, str]]) -> str:
+    return " ".join([text, *(f"--{alias} {value}" if value else f"--{alias}" for alias, value in params)]).strip()
+
+
+def rewrite_ratio(prompt: str, ratio: tuple[int, int]) -> str:
+    """The prompt a pan echoes: its `--ar` dropped and the new canvas's appended (`--ar 1:1` -> `... --ar 3:2`)."""
+    text, params = split_display(prompt)
+    kept = [(alias, value) for alias, value in params if alias.lower() not in ("ar", "aspect")]
+    return join_display(text, [*kept, ("ar", f"{ratio[0]}:{ratio[1]}")])
+
+
+def video_prompt(prompt: str, motion: str, width: int, height: int) -> str:
+    """The prompt an Animate job echoes (2026 capture): version, `--ar` and `--no` dropped, then `--motion high|low
+    --video 1 --aspect W:H` appended (`a bird --ar 1:1 --v 7 --raw` -> `a bird --raw --motion high --video 1
+    --aspect 1:1`)."""
+    text, params = split_display(prompt)
+    dropped = {"ar", "aspect", "v", "version", "no", "niji", "motion", "video"}
+    kept = [(alias, value) for alias, value in params if alias.lower() not in dropped]
+    w, h = reduce_ratio(width, height)
+    return join_display(text, [*kept, ("motion", motion), ("video", "1"), ("aspect", f"{w}:{h}")])
+
+
+def replace_param(prompt: str, name: str, value: str) -> str:
+    """The prompt with `--name`'s value replaced (appended when absent)."""
+    text, params = split_display(prompt)
+    if any(alias == name for alias, _ in params):
+        return join_display(text, [(alias, value if alias == name else old) for alias, old in params])
+    return join_display(text, [*params, (name, value)])
 
 
 class HandlerBase:
@@ -125,12 +170,16 @@ class HandlerBase:
         return request
 
     def pan_request(self, job: Job, direction: str, prompt: str, message: MessageRecord | None) -> JobRequest:
+        """A pan; from the 2025 grammar on, the echoed prompt carries the panned canvas's `--ar` (2026 capture)."""
+        ratio = outpaint_ratio(job.ar, pan=direction)
+        if grammar(job.version).era >= 2025:
+            prompt = rewrite_ratio(prompt, ratio)
         return self.child(
             job,
             "pan",
             f"Pan {direction.capitalize()} by",
             pan=direction,
-            ar=outpaint_ratio(job.ar, pan=direction),
+            ar=ratio,
             prompt=prompt,
             words=words_of(prompt.split(" --")[0]),
             parent_message=message,
@@ -142,7 +191,12 @@ class HandlerBase:
         rng = derive_rng(self.e.config.seed, "describe", extra["key"], extra["retries"])
         await self.e.sleep(rng.uniform(4.0, 8.0))
         red, green, blue = extra["colour"]
-        prompts = texts.describe_prompts(rng, (red, green, blue), extra["width"], extra["height"])
+        if extra.get("modern"):
+            prompts = texts.describe_prompts_2025(rng, (red, green, blue))
+            separator = texts.DESCRIBE_SEPARATOR_2025
+        else:
+            prompts = texts.describe_prompts(rng, (red, green, blue), extra["width"], extra["height"])
+            separator = "\n\n"
         extra["prompts"] = prompts
         image = {
             "url": extra["image_url"],
@@ -150,7 +204,7 @@ class HandlerBase:
             "width": extra["width"],
             "height": extra["height"],
         }
-        description = ui.embed(None, texts.describe_description(prompts), C.COLOR_INFO)
+        description = ui.embed(None, texts.describe_description(prompts, separator), C.COLOR_INFO)
         description["image"] = image
         self.e.fill(message, embeds=[description], components=ui.describe_rows())
 

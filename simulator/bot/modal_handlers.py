@@ -169,7 +169,7 @@ class ModalHandlers(HandlerBase):
             iframe.channel,
             iframe.origin.session_id,
             None,
-            {},
+            {"custom_id": iframe.pressed} if iframe.pressed else {},
             iframe.origin,
         )
         ctx.message = iframe.message

@@ -114,8 +114,34 @@ def describe_prompts(rng: random.Random, colour: tuple[int, int, int], width: in
     return prompts
 
 
-def describe_description(prompts: list[str]) -> str:
-    return "\n\n".join(f"{DIGITS[i]} {prompt}" for i, prompt in enumerate(prompts))
+_ARTISTS = ["Ada Thornbury", "Milo Varga", "Inez Calloway", "Oskar Lind", "Rhea Amadi", "Tomas Ekberg"]
+_SCENES = [
+    "The scene is lit by {detail}, with {tone} tones throughout",
+    "The composition is calm and balanced, with {detail} and a {tone} palette",
+    "The colors are mostly {tone}, and the image has {detail}",
+]
+DESCRIBE_SEPARATOR_2025 = " \n\n"
+
+
+def describe_prompts_2025(rng: random.Random, colour: tuple[int, int, int]) -> list[str]:
+    """Prompts as /describe writes them since 2025: sentences, no trailing `--ar`, and now and then an artist as a
+    markdown link (`[Name](https://goo.gl/search?artist%20Name)`, the form seen in 2025 output)."""
+    tone = color_name(colour)
+    linked = rng.randrange(4)
+    prompts = []
+    for number, subject in enumerate(rng.sample(_SUBJECTS, 4)):
+        style = rng.choice(_STYLES)
+        if number == linked:
+            artist = rng.choice(_ARTISTS)
+            style += f" and [{artist}](https://goo.gl/search?artist%20{artist.replace(' ', '%20')})"
+        scene = rng.choice(_SCENES).format(detail=rng.choice(_DETAILS), tone=tone)
+        prompts.append(f"{subject[0].upper()}{subject[1:]}, {style}. {scene}.")
+    return prompts
+
+
+def describe_description(prompts: list[str], separator: str = "\n\n") -> str:
+    """The numbered prompts (`1️⃣ ...`), joined by `separator` (" \n\n" since 2025)."""
+    return separator.join(f"{DIGITS[i]} {prompt}" for i, prompt in enumerate(prompts))
 
 
 def shorten_analysis(prompt: str) -> tuple[list[str], list[str]]:

@@ -57,6 +57,7 @@ class PendingModal:
     job: Job | None
     inputs: list[str]
     created: float = field(default_factory=time.time)
+    pressed: str | None = None  # the custom_id of the button that opened it (turned blue when its job starts)
 
 
 @dataclass
@@ -71,6 +72,7 @@ class PendingIframe:
     message: MessageRecord | None
     created: float = field(default_factory=time.time)
     used: bool = False
+    pressed: str | None = None
 
 
 @dataclass
@@ -127,6 +129,9 @@ class JobRequest:
     palette_seed: int | None = None
     duration_factor: float = 1.0
     batch: bool = False
+    exact_size: tuple[int, int] | None = None  # instead of `size`: the source image's size (videos)
+    frames: int = 0  # videos
+    motion: str = ""  # videos: "high" | "low"
 
 
 class BotServices(Protocol):
@@ -222,3 +227,5 @@ class BotServices(Protocol):
     def filename(self, job: Job) -> str: ...
 
     def cancel_job(self, job: Job) -> bool: ...
+
+    def press(self, record: MessageRecord | None, custom_id: str | None) -> None: ...

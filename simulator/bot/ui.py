@@ -13,6 +13,7 @@ from typing import Any
 from mjapi.midjourney.actions import PAN_DIRECTIONS, ButtonAction
 from mjapi.midjourney.custom_ids import render_custom_id
 from simulator import constants as C
+from simulator.bot.grammar import Layout, grammar
 from simulator.bot.texts import DIGITS
 from simulator.state import Account, BotSettings, Job
 
@@ -38,11 +39,14 @@ def captcha_id(captcha_hash: str) -> str:
     return CAPTCHA + captcha_hash
 
 
-def button(custom_id: str, label: str = "", *, emoji: str | None = None, style: int = STYLE_SECONDARY) -> JSON:
+def button(custom_id: str, label: str = "", *, emoji: str | JSON | None = None, style: int = STYLE_SECONDARY) -> JSON:
+    """A button; `emoji` is a unicode emoji or a custom one (`{"name", "id"}`)."""
     data: JSON = {"type": 2, "style": style, "custom_id": custom_id}
     if label:
         data["label"] = label
-    if emoji:
+    if isinstance(emoji, dict):
+        data["emoji"] = dict(emoji)
+    elif emoji:
         data["emoji"] = {"name": emoji}
     return data
 
@@ -75,6 +79,7 @@ ZOOM_OUT_PERCENTS = ((50, "Zoom Out 2x"), (75, "Zoom Out 1.5x"))
 # Models before 5.2 had no outpainting buttons on the real bot, hence no Make Square.
 _NO_MAKE_SQUARE = frozenset({"5.0", "5.1"})
 _PAN_EMOJI = {"left": "⬅️", "right": "➡️", "up": "⬆️", "down": "⬇️"}
+MOTIONS = ("high", "low")  # Animate / Extend (High motion), (Low motion)
 
 
 def single(action: ButtonAction, job_id: str, **values: str | int) -> str:
@@ -87,42 +92,54 @@ def offers_make_square(job: Job) -> bool:
     return job.image.width != job.image.height and job.version not in _NO_MAKE_SQUARE
 
 
-def upscale_buttons(version: str) -> list[tuple[ButtonAction, str, str]]:
-    """(action, model tag, label) of the upscale buttons for a model version."""
-    if version == "6.1":
-        tag = "v6r1"
-    elif version in {"6.0", "niji 6"}:
-        tag = "v6"
-    elif version == "7":
-        tag = "v7"
-    else:
-        return [(ButtonAction.UPSCALE_2X, "v5", "Upscale (2x)"), (ButtonAction.UPSCALE_4X, "v5", "Upscale (4x)")]
+# The upscale buttons of v6 and later carry Midjourney's custom emoji `upscale_1` (its id is the simulator's own).
+UPSCALE_EMOJI: JSON = {"name": "upscale_1", "id": "1229145391519436860"}
+
+
+def upscale_buttons(version: str, job_id: str, *, redo: bool = False) -> list[JSON]:
+    """The upscale buttons of a model version. Redo Upscale (under an upscaled image of the 2026 grammar) has the
+    upscale's own custom_id form, with the upscaled image's uuid: pressing it upscales that image's source again."""
+    tag = grammar(version).upscale_tag
+    if tag is None:
+        pairs = [(ButtonAction.UPSCALE_2X, "Upscale (2x)"), (ButtonAction.UPSCALE_4X, "Upscale (4x)")]
+        return [button(single(action, job_id, model="v5"), label, emoji="🔼") for action, label in pairs]
+    pairs = [(ButtonAction.UPSCALE_SUBTLE, "Upscale (Subtle)"), (ButtonAction.UPSCALE_CREATIVE, "Upscale (Creative)")]
+    prefix = "Redo " if redo else ""
+    return [button(single(action, job_id, model=tag), prefix + label, emoji=UPSCALE_EMOJI) for action, label in pairs]
+
+
+def web_button(job: Job) -> JSON:
+    """The "Web" link: the 2023 site's `/app/jobs/<uuid>/` under v5.2 images, `/jobs/<uuid>?index=0` later."""
+    if grammar(job.version).layout is Layout.V52:
+        return link_button(f"https://www.midjourney.com/app/jobs/{job.id}/", "Web", "🌐")
+    return link_button(f"https://www.midjourney.com/jobs/{job.id}?index=0", "Web", "🌐")
+
+
+def bookmark_button(job_id: str) -> JSON:
+    return button(render_custom_id(ButtonAction.BOOKMARK, hash=job_id), emoji="❤️")
+
+
+def animate_buttons(job_id: str) -> list[JSON]:
     return [
-        (ButtonAction.UPSCALE_SUBTLE, tag, "Upscale (Subtle)"),
-        (ButtonAction.UPSCALE_CREATIVE, tag, "Upscale (Creative)"),
+        button(
+            single(ButtonAction.ANIMATE, job_id, variant=motion), f"Animate ({motion.capitalize()} motion)", emoji="🎞️"
+        )
+        for motion in MOTIONS
     ]
 
 
 def single_rows(job: Job, *, upscaled: bool = False) -> list[JSON]:
-    """Buttons under one image (a U result); an upscaled (2x/4x) image gets the same rows minus upscaling."""
+    """Buttons under one image (a U result) in its version's layout; an upscaled image gets its layout's reduced set
+    (2026: Redo Upscale, Vary, Animate, ❤️, Web; earlier: the same rows without upscaling)."""
     job_id = job.id
-    rows: list[JSON] = []
-    if not upscaled:
-        rows.append(
-            row(
-                *(
-                    button(single(action, job_id, model=model), label, emoji="🔼")
-                    for action, model, label in upscale_buttons(job.version)
-                )
-            )
-        )
-    rows.append(
-        row(
-            button(single(ButtonAction.VARY_SUBTLE, job_id), "Vary (Subtle)", emoji="🪄"),
-            button(single(ButtonAction.VARY_STRONG, job_id), "Vary (Strong)", emoji="🪄"),
-            button(single(ButtonAction.VARY_REGION, job_id), "Vary (Region)", emoji="🖌️"),
-        )
-    )
+    layout = grammar(job.version).layout
+    subtle = button(single(ButtonAction.VARY_SUBTLE, job_id), "Vary (Subtle)", emoji="🪄")
+    strong = button(single(ButtonAction.VARY_STRONG, job_id), "Vary (Strong)", emoji="🪄")
+    region = button(single(ButtonAction.VARY_REGION, job_id), "Vary (Region)", emoji="🖌️")
+    upscales = upscale_buttons(job.version, job_id)
+    if layout is Layout.V7 and upscaled:
+        redo = upscale_buttons(job.version, job_id, redo=True)
+        return [row(*redo, subtle, strong), row(*animate_buttons(job_id), bookmark_button(job_id), web_button(job))]
     zoom_row = [
         *(
             button(single(ButtonAction.ZOOM_OUT, job_id, percent=percent), label, emoji="🔍")
@@ -132,12 +149,45 @@ def single_rows(job: Job, *, upscaled: bool = False) -> list[JSON]:
     ]
     if offers_make_square(job):
         zoom_row.append(button(single(ButtonAction.MAKE_SQUARE, job_id), "Make Square", emoji="↔️"))
-    rows.append(row(*zoom_row))
-    rows.append(
-        row(*(button(single(ButtonAction.PAN, job_id, direction=d), emoji=_PAN_EMOJI[d]) for d in PAN_DIRECTIONS))
-    )
-    rows.append(row(link_button(f"https://www.midjourney.com/jobs/{job_id}?index=0", "Web", "🌐")))
+    pan_row = row(*(button(single(ButtonAction.PAN, job_id, direction=d), emoji=_PAN_EMOJI[d]) for d in PAN_DIRECTIONS))
+    if layout is Layout.V52:
+        return [row(strong, subtle), row(*zoom_row), pan_row, row(bookmark_button(job_id), web_button(job))]
+    if layout in (Layout.V60, Layout.V7):
+        first = [subtle, strong, region] if upscaled else [*upscales, subtle, strong, region]
+        rows = [row(*first), row(*zoom_row), pan_row]
+        if layout is Layout.V7:
+            rows.append(row(*animate_buttons(job_id), bookmark_button(job_id), web_button(job)))
+        return rows
+    rows = [] if upscaled else [row(*upscales)]
+    rows += [row(subtle, strong, region), row(*zoom_row), pan_row, row(web_button(job))]
     return rows
+
+
+def video_rows(job: Job) -> list[JSON]:
+    """Under a finished video: Extend (High motion) / (Low motion), ❤️ and Web."""
+    extend = [
+        button(
+            render_custom_id(ButtonAction.ANIMATE_EXTEND, index=1, hash=job.id, variant=motion),
+            f"Extend ({motion.capitalize()} motion)",
+            emoji="🎞️",
+        )
+        for motion in MOTIONS
+    ]
+    return [row(*extend, bookmark_button(job.id), web_button(job))]
+
+
+def result_rows(job: Job) -> list[JSON]:
+    """The buttons under a finished job's file: the grid's U/V rows, a single image's or a video's."""
+    if job.image.kind == "grid":
+        return grid_rows(job.id)
+    if job.image.kind == "video":
+        return video_rows(job)
+    return single_rows(job, upscaled=job.kind == "upscale")
+
+
+def rated_text(record_link: str) -> str:
+    """The bot's answer to ❤️ (a reply to the rated message)."""
+    return f"You have successfully rated [this job]({record_link}) with 😍"
 
 
 DESCRIBE_PROMPTS = 4  # 1️⃣-4️⃣ under a /describe answer
