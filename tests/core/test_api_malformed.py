@@ -155,3 +155,12 @@ def test_links_to_private_addresses_are_refused(api: ApiClient, token: str, url:
     if url.startswith("http"):
         imagined = api.post("/midjourney/imagine", json_body={"token": token, "prompt": f"{url} a cat"})
         _error(imagined, 400, "invalid_image_url")
+
+
+def test_a_form_field_that_is_not_utf8_is_400(api: ApiClient, token: str) -> None:
+    """Found by schemathesis: Powertools' multipart parser raised on such a field (a 500)."""
+    body = b'--b\r\nContent-Disposition: form-data; name="dimensions"\r\n\r\n\x97\xff\r\n--b--\r\n'
+    resp = api.post(
+        "/midjourney/blend", raw_body=body, content_type="multipart/form-data; boundary=b", query={"token": token}
+    )
+    _error(resp, 400, "invalid_multipart")

@@ -17,7 +17,7 @@ from tests.e2e.conftest import ADMIN, Client, launch
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[RunningStack]:
-    yield from launch(sim_accounts=5, extra_env={"MJAPI_QUEUE_LIMIT": "200"})
+    yield from launch(sim_accounts=5, extra_env={"MJAPI_QUEUE_LIMIT": "200", "MJAPI_MAX_ACTIVE_PER_TOKEN": "100"})
 
 
 def _imagine(client: Client, token: str, prompt: str, **params: Any) -> dict[str, Any]:

@@ -86,7 +86,7 @@ class Button(BaseModel):
 
 
 class Image(BaseModel):
-    """An image re-hosted on our CDN (never a Discord link)."""
+    """An image (or an Animate video, ``content_type`` video/mp4) re-hosted on our CDN (never a Discord link)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -118,9 +118,14 @@ class Job(BaseModel):
     result_message_id: str | None = None
     message_hash: str | None = None  # Midjourney's job UUID
     message_flags: int = 0
+    # The progress message's own Cancel Job button (today's bot: a button job's ephemeral waiting/progress message)
+    # and that message's flags, which a click on it must repeat (64: ephemeral).
+    cancel_custom_id: str | None = None
+    progress_flags: int = 0
     progress: int = 0
     preview_url: str | None = None
     images: list[Image] = Field(default_factory=list)
+    videos: list[Image] = Field(default_factory=list)  # an Animate result's clip(s), video/mp4 on our CDN
     buttons: list[list[Button]] = Field(default_factory=list)
     prompts: list[str] = Field(default_factory=list)  # describe / shorten results
     info: dict[str, Any] = Field(default_factory=dict)  # /info fields, switch results
@@ -138,6 +143,7 @@ class Job(BaseModel):
     notify_hook: str | None = None
     state: str | None = None
     api: str = "midjourney"  # the API face that submitted it ("midjourney" or "mj"): its webhooks take that shape
+    counted: bool = False  # charged to its token and counted in the token's active jobs until it ends
     created_at: int = 0  # epoch milliseconds
     updated_at: int = 0
     submitted_at: int | None = None
@@ -150,6 +156,11 @@ class Job(BaseModel):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def video_url(self) -> str | None:
+        """Our CDN URL of the job's video (an Animate result), else None."""
+        return self.videos[0].url if self.videos else None
 
 
 class AccountConfig(BaseModel):
@@ -254,6 +265,7 @@ class ApiToken(BaseModel):
     token_hash: str
     remaining: int
     used: int = 0
+    active: int = 0  # its charged jobs now running or queued
     valid_until: int  # epoch seconds
     label: str | None = None
     created_at: int = 0

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     discord_max_retries: int = 4
 
     queue_limit: int = 100
+    # Fair sharing between callers: one token's charged jobs running or queued at once, and its requests per minute
+    # on job-making endpoints (0: no rate limit).
+    max_active_per_token: int = 20
+    token_requests_per_minute: int = 120
     job_timeout_seconds: int = 900
     submit_timeout_seconds: int = 120
     queue_timeout_seconds: int = 3600

@@ -8,10 +8,12 @@ it comes first, and ``Authorization`` may carry the bare token, as TRUEAI's clie
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from mjapi.clock import now_s
 from mjapi.ids import hash_token
 from mjapi.models import ApiToken
+from mjapi.service import limits
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError, unauthorized
 from mjapi.store.tokens import get_token
@@ -31,6 +33,12 @@ def _bearer(headers: Mapping[str, str]) -> str | None:
     if value and value.lower().startswith("bearer "):
         return value[7:].strip() or None
     return value.strip() if value else None
+
+
+def token_of(event: Any, given: str | None) -> str | None:
+    """The token a request names outside its headers: the one given (query parameter, JSON or form field), else the
+    URL's ``?token=`` (a POST with a JSON body may carry it there too)."""
+    return given or event.get_query_string_value("token")
 
 
 def presented_token(headers: Mapping[str, str], query_token: str | None) -> str | None:
@@ -78,11 +86,13 @@ def checked_token(ctx: Context, clear: str | None) -> ApiToken:
 
 
 def require_usable_token(ctx: Context, headers: Mapping[str, str], query_token: str | None) -> ApiToken:
-    return usable(require_token(ctx, headers, query_token))
+    return usable(ctx, require_token(ctx, headers, query_token))
 
 
-def usable(token: ApiToken) -> ApiToken:
-    """``token`` if it has a use left (403 otherwise)."""
+def usable(ctx: Context, token: ApiToken) -> ApiToken:
+    """``token`` if it has a use left (403 otherwise) and is within its request rate (429 otherwise): the check of
+    every request that makes a job."""
     if token.remaining <= 0:
         raise ApiError(403, "quota_exhausted", "This API token has no uses left.")
+    limits.spend_request(ctx, token)
     return token

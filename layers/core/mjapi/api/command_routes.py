@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, File, Form,
 from pydantic import BaseModel, Field
 
 from mjapi.api import views
-from mjapi.api.auth import is_admin, require_token, require_usable_token
+from mjapi.api.auth import is_admin, require_token, require_usable_token, token_of
 from mjapi.models import ApiToken, Bot, Job, Mode
 from mjapi.service import commands, operations
 from mjapi.service.commands import BlendImage
@@ -107,7 +107,7 @@ def blend(
     state: Annotated[str | None, Form(max_length=255)] = None,
 ) -> dict[str, Any]:
     ctx = _ctx()
-    owner = require_usable_token(ctx, _headers(), token or router.current_event.get_query_string_value("token"))
+    owner = require_usable_token(ctx, _headers(), token_of(router.current_event, token))
     files = [f for f in (image1, image2, image3, image4, image5) if f is not None]
     files += images if isinstance(images, list) else [images] if isinstance(images, UploadFile) else []
     if files and base64Array:
@@ -127,7 +127,7 @@ def blend(
 
 def _shorten(body: ShortenBody) -> dict[str, Any]:
     ctx = _ctx()
-    owner = require_usable_token(ctx, _headers(), body.token)
+    owner = require_usable_token(ctx, _headers(), token_of(router.current_event, body.token))
     job = commands.shorten(ctx, owner, prompt=body.prompt, bot=body.bot, notify_hook=body.notify_hook, state=body.state)
     return views.shorten_view(job)
 
@@ -157,7 +157,7 @@ def shortenjob(id: IdQ, token: TokenQ = None) -> dict[str, Any]:
 
 def _seed(body: JobRefBody) -> Response[str]:
     ctx = _ctx()
-    job = operations.owned_job(ctx, body.id, _reader(ctx, body.token))
+    job = operations.owned_job(ctx, body.id, _reader(ctx, token_of(router.current_event, body.token)))
     found = commands.seed(ctx, job, wait_seconds=ctx.settings.switch_wait_seconds)
     value = found.info.get("seed")
     return _json(200 if value is not None else 202, {"id": found.id, "seed": value})
@@ -183,7 +183,7 @@ def seed_post(body: Annotated[JobRefBody, Body()]) -> Response[str]:
 
 def _cancel(body: JobRefBody) -> Response[str]:
     ctx = _ctx()
-    job = operations.owned_job(ctx, body.id, _reader(ctx, body.token))
+    job = operations.owned_job(ctx, body.id, _reader(ctx, token_of(router.current_event, body.token)))
     done = commands.cancel(ctx, job, wait_seconds=ctx.settings.switch_wait_seconds)
     return _json(200 if done.is_terminal else 202, views.job_view(done))
 
@@ -214,7 +214,7 @@ def _show(body: ShowBody) -> dict[str, Any]:
     ctx = _ctx()
     owner: ApiToken | None = None
     if not is_admin(ctx, _headers()):
-        owner = require_token(ctx, _headers(), body.token)
+        owner = require_token(ctx, _headers(), token_of(router.current_event, body.token))
     job: Job = commands.show(ctx, owner, job_hash=body.job_hash, account_id=body.account, bot=body.bot)
     return views.job_view(job)
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, File, Form,
 from pydantic import BaseModel, Field
 
 from mjapi.api import views
-from mjapi.api.auth import is_admin, require_admin, require_token, require_usable_token
+from mjapi.api.auth import is_admin, require_admin, require_token, require_usable_token, token_of
 from mjapi.api.openapi_doc import ADMIN_ONLY
 from mjapi.models import ApiToken, Bot, Job, Mode
 from mjapi.service import accounts, buttons, operations, queue, tokens
@@ -78,7 +78,7 @@ def _reader(ctx: Context, token: str | None) -> ApiToken | None:
 
 def _imagine(body: ImagineBody) -> dict[str, Any]:
     ctx = _ctx()
-    token = require_usable_token(ctx, _headers(), body.token)
+    token = require_usable_token(ctx, _headers(), token_of(router.current_event, body.token))
     job = operations.imagine(
         ctx,
         token,
@@ -158,7 +158,7 @@ def _history_entry(job: Job) -> dict[str, Any]:
 
 def _action(body: ActionBody) -> dict[str, Any]:
     ctx = _ctx()
-    token = require_usable_token(ctx, _headers(), body.token)
+    token = require_usable_token(ctx, _headers(), token_of(router.current_event, body.token))
     if body.job:
         parent = operations.owned_job(ctx, body.job, token)
     elif body.image:
@@ -213,14 +213,14 @@ def describe_upload(
     bot: Annotated[Bot, Form()] = Bot.MJ,
 ) -> dict[str, Any]:
     ctx = _ctx()
-    owner = require_usable_token(ctx, _headers(), token or router.current_event.get_query_string_value("token"))
+    owner = require_usable_token(ctx, _headers(), token_of(router.current_event, token))
     job = operations.describe(ctx, owner, image=image.content, filename=image.filename, bot=bot)
     return views.describe_view(job)
 
 
 def _describe_link(body: DescribeLinkBody) -> dict[str, Any]:
     ctx = _ctx()
-    owner = require_usable_token(ctx, _headers(), body.token)
+    owner = require_usable_token(ctx, _headers(), token_of(router.current_event, body.token))
     return views.describe_view(operations.describe(ctx, owner, link=body.link, bot=body.bot))
 
 

@@ -285,7 +285,7 @@ def _submit(body: ProxyRequest, run: Callable[[Context, ApiToken], SubmitResult]
     if body.problem:
         return _result(VALIDATION_ERROR, body.problem)
     try:
-        return run(ctx, usable(token))
+        return run(ctx, usable(ctx, token))
     except ApiError as exc:
         if exc.status == 401:
             raise

@@ -115,6 +115,7 @@ def check_request(event: Mapping[str, Any], routes: list[RouteInfo], *, max_body
             raise ApiError(415, "unsupported_media_type", "This endpoint takes a JSON body (application/json).")
         if media != "multipart/form-data" or not params.get("boundary"):
             raise ApiError(400, "invalid_multipart", "A multipart/form-data body needs its boundary parameter.")
+        _check_form_fields(raw, params["boundary"])
         return
     if media in ("application/json", "") or media.endswith("+json"):
         _check_json(raw)  # form routes take their fields as JSON too
@@ -123,6 +124,18 @@ def check_request(event: Mapping[str, Any], routes: list[RouteInfo], *, max_body
         return
     expected = "multipart/form-data or application/json" if route.body == "form" else "application/json"
     raise ApiError(415, "unsupported_media_type", f"Send the body as {expected}, not {media}.")
+
+
+def _check_form_fields(raw: bytes, boundary: str) -> None:
+    """Every non-file field of a multipart body is text (UTF-8); files may hold any bytes."""
+    for part in raw.split(b"--" + boundary.encode("latin-1", errors="replace")):
+        head, separator, value = part.partition(b"\r\n\r\n")
+        if not separator or b"filename=" in head.lower():
+            continue
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ApiError(400, "invalid_multipart", "Form fields other than files must be UTF-8 text.") from exc
 
 
 def _check_json(raw: bytes) -> None:

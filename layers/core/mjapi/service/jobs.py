@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any
 
-from mjapi.clock import now_ms
+from mjapi.clock import now_ms, now_s
 from mjapi.ids import new_job_id, new_nonce
 from mjapi.models import SLOT_KINDS, Account, ApiToken, ErrorInfo, Health, Job, JobKind, JobStatus
 from mjapi.service.context import Context
@@ -17,6 +17,7 @@ from mjapi.store import keys
 from mjapi.store.accounts import drop_bot, get_account, list_accounts, set_health
 from mjapi.store.jobs import QueueFull, SlotTaken, TokenRejected
 from mjapi.store.table import ConditionFailed
+from mjapi.store.tokens import get_token
 from mjapi.webhooks.targets import check_notify_hook
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def submit(ctx: Context, job: Job, *, charge: bool = True) -> Job:
         except SlotTaken:
             continue
         except TokenRejected as exc:
-            raise _token_rejected() from exc
+            raise _token_rejected(ctx, job.token_hash) from exc
         return send(ctx, placed, account)
 
     if job.kind not in SLOT_KINDS:
@@ -78,7 +79,7 @@ def submit(ctx: Context, job: Job, *, charge: bool = True) -> Job:
     try:
         ctx.jobs.create_queued(queued, charge=charge, limit=ctx.settings.queue_limit)
     except TokenRejected as exc:
-        raise _token_rejected() from exc
+        raise _token_rejected(ctx, job.token_hash) from exc
     except QueueFull as exc:
         raise ApiError(429, "queue_full", "All accounts are busy and the queue is full; try again later.") from exc
     return queued
@@ -215,7 +216,18 @@ def _expire_queued(ctx: Context, now: int) -> int:
     return expired
 
 
-def _token_rejected() -> ApiError:
+def _token_rejected(ctx: Context, token_hash: str) -> ApiError:
+    """Why the charge failed (read only on this path): no uses left or expired (403), or too many jobs at once (429,
+    fair sharing: one token cannot take every slot and queue place)."""
+    token = get_token(ctx.table, token_hash)
+    if token is not None and token.remaining >= 1 and token.valid_until > now_s():
+        limit = ctx.jobs.max_active_per_token
+        return ApiError(
+            429,
+            "token_busy",
+            f"This token already has {token.active} jobs running or queued (at most {limit}); wait for one to finish.",
+            headers={"Retry-After": "10"},
+        )
     return ApiError(403, "quota_exhausted", "This API token has no uses left or has expired.")
 
 

@@ -4,6 +4,8 @@ replayed gateway event can never apply twice, and a slot is released exactly onc
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -13,7 +15,7 @@ from mjapi.settings import get_settings
 from mjapi.store import keys
 from mjapi.store.accounts import release_slot_operation, reserve_slot_operation
 from mjapi.store.table import ConditionFailed, Table, TransactionCancelled
-from mjapi.store.tokens import charge_operation, refund_operation
+from mjapi.store.tokens import charge_operation, refund_operation, release_operation
 
 _ACTIVE = tuple(sorted(s.value for s in ACTIVE_STATUSES))
 _REF_TTL_SECONDS = 3 * 86400
@@ -127,8 +129,16 @@ def _queue_pop_operation(queue_key: str) -> dict[str, object]:
 
 
 class JobStore:
-    def __init__(self, table: Table | None = None) -> None:
+    def __init__(self, table: Table | None = None, *, max_active_per_token: int | None = None) -> None:
+        """``max_active_per_token``: how many charged jobs one token may have running or queued at once (fair
+        sharing: one flooding token cannot take every slot and queue place); default from the settings."""
         self.table = table or Table()
+        self.max_active_per_token = (
+            get_settings().max_active_per_token if max_active_per_token is None else max_active_per_token
+        )
+
+    def _charge(self, job: Job) -> dict[str, object]:
+        return charge_operation(job.token_hash, now_s(), max_active=self.max_active_per_token)
 
     # -- creation ---------------------------------------------------------------------------------------------
 
@@ -141,12 +151,12 @@ class JobStore:
         slot_index = token_index = -1
         if charge:
             token_index = len(ops)
-            ops.append(charge_operation(job.token_hash, now_s()))
+            ops.append(self._charge(job))
         if job.holds_slot:
             slot_index = len(ops)
             ops.append(reserve_slot_operation(job.account_id, bot=job.bot.value, mode=mode))
         put_index = len(ops)
-        ops.append(_create_operation(job))
+        ops.append(_create_operation(job.model_copy(update={"counted": charge})))
         ops.append(ref_put_operation("nonce", job.nonce, job.id))
         try:
             self.table.transact(ops)
@@ -165,10 +175,10 @@ class JobStore:
         assert job.status == JobStatus.QUEUED
         ops: list[Mapping[str, Any]] = []
         if charge:
-            ops.append(charge_operation(job.token_hash, now_s()))
+            ops.append(self._charge(job))
         queue_index = len(ops)
         ops.append(_queue_push_operation(job.queue_key, limit))
-        ops.append(_create_operation(job))
+        ops.append(_create_operation(job.model_copy(update={"counted": charge})))
         try:
             self.table.transact(ops)
         except TransactionCancelled as exc:
@@ -380,7 +390,7 @@ class JobStore:
         """Move ``job`` to a terminal status exactly once, releasing its slot (or queue place) and optionally giving
         the token its use back. Returns the finished job, or None if another writer finished it first."""
         assert status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-        for _ in range(5):
+        for attempt in range(5):
             current = self.get(job.id)
             if current is None or current.is_terminal:
                 return None
@@ -416,13 +426,18 @@ class JobStore:
                 ops.append(_queue_pop_operation(current.queue_key))
             elif current.holds_slot and current.account_id:
                 ops.append(release_slot_operation(current.account_id))
-            if refund and current.token_hash:
+            if current.counted and current.token_hash:
+                ops.append(release_operation(current.token_hash, refund=refund))
+            elif refund and current.token_hash:
                 ops.append(refund_operation(current.token_hash))
             try:
                 self.table.transact(ops)
             except TransactionCancelled as exc:
                 if exc.failed(0):
                     continue  # the job moved under us: re-read and decide again
+                if exc.conflicted:
+                    time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # jitter
+                    continue  # another transaction held the account or token item: try again
                 raise
             return Job.model_validate(
                 {**current.model_dump(), **{k: v for k, v in updates.items() if k in Job.model_fields}}

@@ -151,6 +151,15 @@ def change_sequence(sequence: str) -> str:
     return sequence.zfill(_SEQUENCE_DIGITS)
 
 
+def rate_pk(token_hash: str) -> str:
+    """A token's request counter for one time window (sort key: ``rate_sk``); expires with the window."""
+    return f"RATE#{token_hash}"
+
+
+def rate_sk(window: int) -> str:
+    return f"W#{window}"
+
+
 def delivery_sk(sequence: str) -> str:
     """One delivery: the change (by its feed sequence number) that is being sent."""
     return f"{DELIVERY_SK_PREFIX}{change_sequence(sequence)}"

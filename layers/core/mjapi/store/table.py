@@ -26,6 +26,11 @@ class TransactionCancelled(Exception):
     def failed(self, index: int) -> bool:
         return index < len(self.reasons) and self.reasons[index] not in ("None", "")
 
+    @property
+    def conflicted(self) -> bool:
+        """Another transaction was writing one of the items: the same transaction may succeed if tried again."""
+        return "TransactionConflict" in self.reasons
+
     def __str__(self) -> str:
         return f"transaction cancelled: {list(self.reasons)}"
 

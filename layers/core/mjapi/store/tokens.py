@@ -6,7 +6,7 @@ from mjapi.clock import now_ms, now_s
 from mjapi.ids import hash_token, new_api_token
 from mjapi.models import ApiToken
 from mjapi.store import keys
-from mjapi.store.table import Table
+from mjapi.store.table import ConditionFailed, Table
 
 # Token items outlive their validity by a week so that "expired" can still be told apart from "unknown".
 _GRACE_SECONDS = 7 * 86400
@@ -39,20 +39,53 @@ def get_token(table: Table, token_hash: str) -> ApiToken | None:
     return ApiToken.model_validate(item) if item else None
 
 
-def charge_operation(token_hash: str, now: int) -> dict[str, object]:
-    """The transaction step that spends one use: fails unless uses remain and the token is still valid."""
+def charge_operation(token_hash: str, now: int, *, max_active: int) -> dict[str, object]:
+    """The transaction step that spends one use and counts the job as the token's: fails unless uses remain, the
+    token is still valid, and fewer than ``max_active`` of its jobs are running or queued (fair sharing)."""
     return {
         "Update": {
             "Key": {"pk": keys.token_pk(token_hash), "sk": keys.TOKEN_SK},
-            "UpdateExpression": "SET remaining = remaining - :one, used = used + :one",
-            "ConditionExpression": "attribute_exists(pk) AND remaining >= :one AND valid_until > :now",
-            "ExpressionAttributeValues": {":one": 1, ":now": now},
+            "UpdateExpression": "SET remaining = remaining - :one, used = used + :one, "
+            "active = if_not_exists(active, :zero) + :one",
+            "ConditionExpression": "attribute_exists(pk) AND remaining >= :one AND valid_until > :now "
+            "AND (attribute_not_exists(active) OR active < :max)",
+            "ExpressionAttributeValues": {":one": 1, ":zero": 0, ":now": now, ":max": max_active},
         }
     }
 
 
+def release_operation(token_hash: str, *, refund: bool) -> dict[str, object]:
+    """The transaction step that ends a charged job's count (and gives its use back if Midjourney never ran it)."""
+    expression = "SET active = active - :one"
+    if refund:
+        expression += ", remaining = remaining + :one, used = used - :one"
+    return {
+        "Update": {
+            "Key": {"pk": keys.token_pk(token_hash), "sk": keys.TOKEN_SK},
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(pk) AND active >= :one",
+            "ExpressionAttributeValues": {":one": 1},
+        }
+    }
+
+
+def count_request(table: Table, token_hash: str, *, window: int, limit: int, expires_at: int) -> bool:
+    """Count one request in the token's current window; False (nothing counted) once ``limit`` is reached."""
+    try:
+        table.update(
+            keys.rate_pk(token_hash),
+            keys.rate_sk(window),
+            "ADD requests :one SET expires_at = :exp",
+            condition="attribute_not_exists(requests) OR requests < :limit",
+            vals={":one": 1, ":limit": limit, ":exp": expires_at},
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
 def refund_operation(token_hash: str) -> dict[str, object]:
-    """The transaction step that gives one use back (the job never started in Midjourney)."""
+    """The transaction step that gives one use back to a token whose job was not counted (created before counting)."""
     return {
         "Update": {
             "Key": {"pk": keys.token_pk(token_hash), "sk": keys.TOKEN_SK},
