@@ -129,7 +129,7 @@ class FeedPoller:
         while not self._stop.is_set():
             busy = False
             try:
-                busy = self._step()
+                busy = self.step()
             except Exception:
                 logger.exception("change feed step failed")
             if self._drain is not None and time.monotonic() - last_drain >= self._drain_interval:
@@ -141,7 +141,7 @@ class FeedPoller:
             if not busy:
                 self._stop.wait(self._interval)
 
-    def _step(self) -> bool:
+    def step(self) -> bool:
         """One batch: the records that failed last time first, then new ones. True if there was anything."""
         batch = self._retry + self._feed.read()
         if not batch:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from devstack.change_feed import FeedPoller
 from devstack.lambda_adapter import LambdaContextStub
 from mjapi import aws
 from mjapi.ids import new_job_id
@@ -20,6 +21,7 @@ from mjapi.settings import get_settings
 from mjapi.store.codec import to_item
 from mjapi.store.jobs import job_item
 from mjapi.store.table import Table
+from mjapi.webhooks.changes import Change
 from mjapi.webhooks.store import DeliveryState, DeliveryStore
 from tests.support.hook_receiver import Receiver, hook_receiver
 
@@ -146,3 +148,44 @@ def test_table_errors_are_reported_per_record(
     ]
     assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == job_sequences
     assert receiver.requests == []
+
+
+class ListFeed:
+    """A change feed over a list (the interface a store with its own change table implements)."""
+
+    def __init__(self, *batches: list[Change]) -> None:
+        self.batches = list(batches)
+
+    def read(self, limit: int = 100) -> list[Change]:
+        return self.batches.pop(0) if self.batches else []
+
+
+def test_the_poller_hands_failed_records_over_again_like_the_event_source_mapping() -> None:
+    first = [Change(str(n), None, {"pk": f"JOB#{n}", "sk": "JOB"}) for n in (1, 2, 3)]
+    later = [Change("4", None, {"pk": "JOB#4", "sk": "JOB"})]
+    seen: list[list[str]] = []
+
+    def process(changes: list[Change]) -> list[str]:
+        seen.append([c.sequence for c in changes])
+        return ["2"] if len(seen) == 1 else []
+
+    poller = FeedPoller(ListFeed(first, later), process)
+    assert poller.step() is True
+    assert poller.step() is True
+    assert poller.step() is False
+    # from the first failed record on, with what arrived meanwhile
+    assert seen == [["1", "2", "3"], ["2", "3", "4"]]
+
+
+def test_the_poller_gives_up_on_a_record_that_keeps_failing() -> None:
+    feed = ListFeed([Change("9", None, {"pk": "JOB#9", "sk": "JOB"})])
+    calls: list[int] = []
+
+    def process(changes: list[Change]) -> list[str]:
+        calls.append(len(changes))
+        return [c.sequence for c in changes]
+
+    poller = FeedPoller(feed, process, max_retries=2)
+    for _ in range(5):
+        poller.step()
+    assert calls == [1, 1, 1]  # the first try and two more, then it is dropped (as a maximum retry age would)
