@@ -263,6 +263,18 @@ def test_queued_is_22_with_the_position_and_a_full_queue_23(api: ApiClient, tabl
     assert _remaining(table, token) == 18
 
 
+def test_a_token_over_its_fair_share_is_told_to_try_later_with_23(
+    api: ApiClient, table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MJAPI_MAX_ACTIVE_PER_TOKEN", "1")
+    get_settings.cache_clear()
+    token = _token(api)
+    assert _post(api, token, "/mj/submit/imagine", {"prompt": "one"})["code"] == 1
+    busy = _post(api, token, "/mj/submit/imagine", {"prompt": "two"})
+    assert busy["code"] == 23 and busy["result"] is None and busy["properties"]["reason"] == "token_busy"
+    assert _remaining(table, token) == 19
+
+
 def test_no_account_for_the_mode_is_9_never_3(api: ApiClient) -> None:
     token = _token(api)
     found = _post(api, token, "/mj-turbo/mj/submit/imagine", {"prompt": "a cat"})

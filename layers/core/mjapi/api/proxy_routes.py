@@ -242,11 +242,12 @@ def _result(code: int, description: str, result: str | list[str] | None = None, 
 
 
 def _error_result(exc: ApiError) -> SubmitResult:
-    """Our errors as codes: a missing parent task 3, a full queue 23, a system failure 9, every other 4xx 4."""
+    """Our errors as codes: a missing parent task 3; "try again later" (a full queue, the token's fair share or rate
+    used up: our 429s) 23; a system failure 9; every other 4xx 4."""
     if isinstance(exc, proxy.ParentNotFound):
         return _result(NOT_FOUND, exc.message)
-    if exc.code == "queue_full":
-        return _result(QUEUE_REJECTED, exc.message)
+    if exc.status == 429:
+        return _result(QUEUE_REJECTED, exc.message, reason=exc.code)
     if exc.status >= 500:
         return _result(FAILURE, exc.message)
     return _result(VALIDATION_ERROR, exc.message, reason=exc.code)
