@@ -470,12 +470,17 @@ def test_an_unreachable_receiver_costs_a_batch_one_attempt_and_the_drain_sends_t
         (DeliveryState.PENDING, 0, T0),
     ]
 
+    assert drain_due(hx.ctx, now=T0) == 1  # still down: the newest is tried once, the older one waits its turn
+    running = hx.store.deliveries(job.id)[1]
+    assert (running.state, running.attempts) == (DeliveryState.PENDING, 0)
+    assert running.due_at is not None
+    assert running.due_at > T0
+
     receiver.default = 200
-    assert drain_due(hx.ctx, now=T0) == 1  # the newest arrives; the older 'running' is then moot
-    assert drain_due(hx.ctx, now=T0 + 10**7) == 0  # and so is the retry of 'submitted'
+    assert drain_due(hx.ctx, now=T0 + 10**7) == 1  # the newest arrives; 'running' and 'submitted' are then moot
     assert [d.state for d in hx.store.deliveries(job.id)] == [
         DeliveryState.SUPERSEDED,
         DeliveryState.SUPERSEDED,
         DeliveryState.DELIVERED,
     ]
-    assert [verified_status(r)[0] for r in receiver.requests] == ["submitted", "succeeded"]
+    assert [verified_status(r)[0] for r in receiver.requests] == ["submitted", "succeeded", "succeeded"]

@@ -134,14 +134,17 @@ def drain_due(ctx: Context, *, now: int | None = None, limit: int | None = None)
         return 0
 
     def run(deliveries: list[Delivery]) -> int:
-        """Newest first, one at a time: once it arrives the older ones are moot, so no receiver sees a step back."""
-        attempted = 0
+        """Newest first, one at a time: once it arrives the older ones are moot, so no receiver sees a step back.
+        If it fails, the older ones wait for the next run (one unreachable receiver costs a run one timeout)."""
+        attempted, failing = 0, False
         for delivery in sorted(deliveries, key=lambda d: d.sk, reverse=True):
             if _superseded(store, delivery):
                 store.close(delivery, DeliveryState.SUPERSEDED, now=at)
-                continue
-            attempt(ctx, settings, store, delivery, now=now)
-            attempted += 1
+            elif failing:
+                store.claim(delivery, until=at + backoff_ms(settings, delivery.attempts + 1))
+            else:
+                failing = attempt(ctx, settings, store, delivery, now=now) is not Outcome.DELIVERED
+                attempted += 1
         return attempted
 
     with ThreadPoolExecutor(max_workers=min(settings.webhook_concurrency, len(by_job))) as pool:
