@@ -92,9 +92,28 @@ VIDEO_PREVIEW_SIDE = 256
 SIZE_RULES: dict[str, int] = {"grid": 2, "tile": 1, "upscale_2x": 2, "upscale_4x": 4}
 
 
+#: The bot's own image sizes for common ratios at a 2048 grid side (one image of the grid): 3:2 is 1344x896, so a
+#: 1:1 v7 image panned right becomes a 2688x1792 grid, as captured in 2026. Other ratios keep ~1024² per image.
+NATIVE_TILES: dict[tuple[int, int], tuple[int, int]] = {
+    (1, 1): (1024, 1024),
+    (4, 3): (1232, 928),
+    (3, 4): (928, 1232),
+    (3, 2): (1344, 896),
+    (2, 3): (896, 1344),
+    (16, 9): (1456, 816),
+    (9, 16): (816, 1456),
+}
+
+
 def result_size(rule: str, ar: tuple[int, int], *, version: str = "", scale: float = 1.0) -> tuple[int, int]:
     """Pixel size of a result (`rule` is a key of `SIZE_RULES`) for an aspect ratio and model version."""
-    grid_w, grid_h = image_dims(*ar, scale=scale, base=GRID_SIDE.get(version, DEFAULT_GRID_SIDE))
+    side = GRID_SIDE.get(version, DEFAULT_GRID_SIDE)
+    native = NATIVE_TILES.get(reduce_ratio(*ar)) if side == 2048 else None
+    if native is not None:
+        grid_w = max(64, round(native[0] * 2 * scale / 8) * 8)
+        grid_h = max(64, round(native[1] * 2 * scale / 8) * 8)
+    else:
+        grid_w, grid_h = image_dims(*ar, scale=scale, base=side)
     tiles = SIZE_RULES[rule]
     return grid_w // 2 * tiles, grid_h // 2 * tiles
 

@@ -215,13 +215,13 @@ def _one(records: list[JSON], event: str) -> JSON:
     return found[0]
 
 
-def _fetch_png(url: str, cert_file: str, width: int, height: int) -> None:
+def _fetch_png(url: str, cert_file: str, width: int, height: int, fmt: str = "PNG") -> None:
     response = httpx.get(url, verify=ssl.create_default_context(cafile=cert_file), timeout=30)
     assert response.status_code == 200, url
-    assert response.headers["content-type"] == "image/png"
-    assert response.content.startswith(PNG_SIGNATURE)
+    assert response.headers["content-type"] == f"image/{fmt.lower()}"
+    assert fmt != "PNG" or response.content.startswith(PNG_SIGNATURE)
     with Image.open(io.BytesIO(response.content)) as image:
-        assert image.format == "PNG"
+        assert image.format == fmt
         assert image.size == (width, height)
 
 
@@ -293,7 +293,7 @@ def test_selfbot_v13_logs_in_imagines_and_upscales() -> None:
         assert grid["author_id"] == MIDJOURNEY_APP_ID and grid["channel_id"] == account.channel_id
         assert f"**{prompt}**" in grid["content"]
         (grid_image,) = grid["attachments"]
-        assert grid_image["filename"].endswith(".png") and grid_image["content_type"] == "image/png"
+        assert grid_image["filename"].endswith(".webp") and grid_image["content_type"] == "image/webp"  # v7 grid
         imagine_job = next(j for j in thread.jobs(account) if j.kind == "imagine")
         assert imagine_job.status == "succeeded"
         assert imagine_job.origin.interaction_id == imagine_ack["interaction_id"]
@@ -310,9 +310,9 @@ def test_selfbot_v13_logs_in_imagines_and_upscales() -> None:
         upsample_job = next(j for j in thread.jobs(account) if j.kind == "upsample")
         assert upsample_job.parent is imagine_job and upsample_job.index == 1
         assert upscale["message_id"] == upsample_job.result_message_id
-        assert any(cid.startswith("MJ::JOB::upsample_v6r1_2x_subtle::1::") for cid in upscale["custom_ids"])
+        assert any(cid.startswith("MJ::JOB::upsample_v7_2x_subtle::1::") for cid in upscale["custom_ids"])
 
-        # The attachment URLs the library saw are real, signed CDN URLs serving real PNGs.
-        for image in (grid_image, upscale_image):
+        # The attachment URLs the library saw are real, signed CDN URLs serving real images (a v7 grid is WebP).
+        for image, fmt in ((grid_image, "WEBP"), (upscale_image, "PNG")):
             assert image["url"].startswith(thread.urls.cdn + "/attachments/")
-            _fetch_png(image["url"], cert_file, image["width"], image["height"])
+            _fetch_png(image["url"], cert_file, image["width"], image["height"], fmt)

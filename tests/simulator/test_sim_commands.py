@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from urllib.parse import urlsplit
 from typing import Any
 
 import aiohttp
@@ -156,14 +157,29 @@ async def describe_upload(discord: Discord, gw: Gateway, data: bytes, filename: 
 
 
 async def test_describe_upload(discord: Discord, gw: Gateway, http: aiohttp.ClientSession) -> None:
+    """2025 grammar (v7 default): sentences with no trailing --ar, " \n\n" between prompts, one artist as a markdown
+    link, and the upload shown from /ephemeral-attachments/<describe command id>/."""
+    result = await describe_upload(discord, gw, png((20, 60, 200), (300, 200)))
+    embed = result["embeds"][0]
+    prompts = re.findall(r"(\d️⃣ .+)", embed["description"])
+    assert len(prompts) == 4 and embed["description"].count(" \n\n") == 3
+    assert not any("--ar" in p for p in prompts)
+    assert re.search(r"\[[A-Z][a-z]+ [A-Z][a-z]+\]\(https://goo\.gl/search\?artist%20\w+%20\w+\)", embed["description"])
+    describe_id = (await discord.command_def("describe"))["id"]
+    path = urlsplit(embed["image"]["url"]).path
+    assert re.fullmatch(rf"/ephemeral-attachments/{describe_id}/\d+/1712345678\.png", path)
+    async with http.get(embed["image"]["url"]) as response:
+        assert response.status == 200
+
+
+async def test_describe_in_the_2023_grammar(discord: Discord, gw: Gateway, alice: Account) -> None:
+    alice.settings["midjourney"].version = "6.0"
     result = await describe_upload(discord, gw, png((20, 60, 200), (300, 200)))
     embed = result["embeds"][0]
     prompts = re.findall(r"(\d️⃣ .+)", embed["description"])
     assert len(prompts) == 4 and embed["description"].count("\n\n") == 3
-    assert all(p.endswith("--ar 3:2") for p in prompts)
-    assert embed["image"]["url"].split("?")[0].endswith("/1712345678.png")
-    async with http.get(embed["image"]["url"]) as response:
-        assert response.status == 200
+    assert all(p.endswith("--ar 3:2") for p in prompts) and " \n\n" not in embed["description"]
+    assert urlsplit(embed["image"]["url"]).path.startswith(f"/attachments/{alice.channel_id}/")
     assert custom_ids(result) == [
         *(f"MJ::Job::PicReader::{i}" for i in range(1, 5)),
         "MJ::Picread::Retry",
@@ -201,7 +217,7 @@ async def test_describe_link_to_expired_cdn_url(sim: Simulator, discord: Discord
     grid = await imagine_result(discord, gw, "to be described")
     url = grid["attachments"][0]["url"]
     ok = await filled(gw, await reply_to(discord, gw, "describe", [{"type": 3, "name": "link", "value": url}]))
-    assert "--ar 1:1" in ok["embeds"][0]["description"]
+    assert ok["embeds"][0]["description"].startswith("1️⃣ ")
     sim.advance_cdn_clock(10 * 86400)
     expired = await reply_to(discord, gw, "describe", [{"type": 3, "name": "link", "value": url}])
     assert expired["embeds"][0]["title"] == "Invalid link"
@@ -209,7 +225,7 @@ async def test_describe_link_to_expired_cdn_url(sim: Simulator, discord: Discord
 
 async def test_describe_buttons(discord: Discord, gw: Gateway) -> None:
     result = await describe_upload(discord, gw, png((200, 200, 20)))
-    prompts = [line[4:] for line in result["embeds"][0]["description"].split("\n\n")]
+    prompts = [line[4:] for line in result["embeds"][0]["description"].split(" \n\n")]
     start = len(gw.frames)
     await discord.click(result, "MJ::Job::PicReader::2", session_id=gw.session_id)
     modal = await gw.event("INTERACTION_MODAL_CREATE", start=start)
@@ -241,7 +257,11 @@ async def test_blend(discord: Discord, gw: Gateway, alice: Account) -> None:
         options.append({"type": 11, "name": f"image{i + 1}", "value": i})
     options.append({"type": 3, "name": "dimensions", "value": "--ar 2:3"})
     _, result = await submit_and_wait(discord, gw, discord.command, "blend", options, attachments=attachments)
-    match = re.match(r"^\*\*((?:<https://s\.mj\.run/\w+> ){5})--ar 2:3\*\* - <@(\d+)> \(fast\)$", result["content"])
+    match = re.match(
+        r"^\*\*((?:<https://s\.mj\.run/\w+> ){5})--ar 2:3\*\* - <@(\d+)> \[\(Open on website for full quality\)\]"
+        r"\(<https://midjourney\.com/jobs/[0-9a-f-]{36}>\) \(fast\)$",
+        result["content"],
+    )
     assert match is not None and match.group(2) == alice.user_id
     assert result["attachments"][0]["height"] > result["attachments"][0]["width"]
     assert len(result["components"]) == 2
@@ -377,7 +397,7 @@ async def test_settings_message_and_buttons(sim: Simulator, discord: Discord, gw
     start = len(gw.frames)
     await discord.click(settings, "MJ::Settings::ResetSettings", flags=64, session_id=gw.session_id)
     reset = await gw.event("MESSAGE_UPDATE", lambda d: d["id"] == settings["id"], start=start)
-    assert reset["content"].endswith("`  --v 6.1`")  # the settings message always shows the model version
+    assert reset["content"].endswith("`  --v 7`")  # the settings message always shows the model version
     status, listed, _ = await discord.get(f"/channels/{alice.channel_id}/messages")
     assert settings["id"] not in {m["id"] for m in listed}
 

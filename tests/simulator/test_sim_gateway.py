@@ -89,7 +89,7 @@ async def test_zlib_stream_transport(sim: Simulator, alice: Account, discord: Di
     ready = await gw.identify()
     assert ready["session_id"]
     result = await imagine_result(discord, gw, "zlib compressed fox")
-    assert result["attachments"][0]["filename"].endswith(".png")
+    assert result["attachments"][0]["filename"].endswith(".webp")
     assert gw.binary_frames == len(gw.frames)  # every frame (HELLO, ACKs, dispatches) was compressed
     await gw.close()
 

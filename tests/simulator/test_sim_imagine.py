@@ -34,13 +34,13 @@ async def test_imagine_lifecycle_grammar(
 ) -> None:
     nonce = "1200000000000000001"
     start = len(gw.frames)
-    status, body = await discord.imagine("a glass lighthouse", nonce=nonce, session_id=gw.session_id)
+    status, body = await discord.imagine("a glass lighthouse --v 5.1", nonce=nonce, session_id=gw.session_id)
     assert (status, body) == (204, b"")
     created = await gw.event("INTERACTION_CREATE", start=start)
     success = await gw.event("INTERACTION_SUCCESS", start=start)
     assert created == {"id": success["id"], "nonce": nonce}
     first = await gw.event("MESSAGE_CREATE", lambda d: d.get("nonce") == nonce, start=start)
-    assert first["content"] == f"**a glass lighthouse** - <@{alice.user_id}> (Waiting to start)"
+    assert first["content"] == f"**a glass lighthouse --v 5.1** - <@{alice.user_id}> (Waiting to start)"
     assert first["type"] == 20 and first["flags"] == 0
     assert first["author"] == {**first["author"], "id": MIDJOURNEY_APP_ID, "bot": True, "username": "Midjourney Bot"}
     assert first["webhook_id"] == MIDJOURNEY_APP_ID and first["application_id"] == MIDJOURNEY_APP_ID
@@ -63,7 +63,8 @@ async def test_imagine_lifecycle_grammar(
     for update in updates:
         match = PROGRESS.match(update["content"])
         assert match, update["content"]
-        assert match["prompt"] == "a glass lighthouse" and match["mode"] == "fast" and match["user"] == alice.user_id
+        assert match["prompt"] == "a glass lighthouse --v 5.1" and match["mode"] == "fast"
+        assert match["user"] == alice.user_id
         percents.append(int(match["pct"]))
         assert "nonce" not in update
         if percents[-1] == 0:
@@ -78,7 +79,7 @@ async def test_imagine_lifecycle_grammar(
     assert len(set(previews)) == len(previews)  # every preview differs
     assert Image.open(io.BytesIO(previews[0])).format == "WEBP"
     result = await gw.event("MESSAGE_CREATE", lambda d: bool(d.get("components")), start=start)
-    assert result["content"] == f"**a glass lighthouse** - <@{alice.user_id}> (fast)"
+    assert result["content"] == f"**a glass lighthouse --v 5.1** - <@{alice.user_id}> (fast)"
     assert "nonce" not in result and result["interaction_metadata"]["id"] == success["id"]
     job_hash = re.fullmatch(rf"alice_a_glass_lighthouse_({UUID})\.png", result["attachments"][0]["filename"])
     assert job_hash is not None
@@ -100,7 +101,10 @@ async def test_imagine_lifecycle_grammar(
     )
 
 
-@pytest.mark.parametrize(("ar", "size"), [("16:9", (1368, 768)), ("2:3", (840, 1256)), ("1:1", (1024, 1024))])
+@pytest.mark.parametrize(
+    ("ar", "size"),
+    [("16:9", (2912, 1632)), ("2:3", (1792, 2688)), ("1:1", (2048, 2048)), ("16:9 --v 5.2", (1368, 768))],
+)
 async def test_grid_size_follows_aspect_ratio(
     discord: Discord, gw: Gateway, http: aiohttp.ClientSession, ar: str, size: tuple[int, int]
 ) -> None:
@@ -242,7 +246,9 @@ async def test_valid_parameters_are_accepted(discord: Discord, gw: Gateway) -> N
     )
     result = await imagine_result(discord, gw, prompt)
     assert re.match(
-        r"^\*\*<https://s\.mj\.run/\w{11}> a cat --ar 3:2 .* --style raw\*\* - <@\d+> \(fast\)$", result["content"]
+        r"^\*\*<https://s\.mj\.run/\w{11}> a cat --ar 3:2 .* --style raw\*\* - <@\d+> "
+        r"\(Open on website for full quality\) \(fast\)$",  # --v 6.1: the 2025 grammar's plain website text
+        result["content"],
     )
 
 

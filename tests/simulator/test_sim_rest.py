@@ -275,7 +275,7 @@ async def test_ack_and_typing(discord: Discord, alice: Account) -> None:
 
 async def test_seed_reaction_sends_dm(discord: Discord, gw: Gateway, alice: Account, sim: Simulator) -> None:
     result = await imagine_result(discord, gw, "seeded lighthouse --seed 1234")
-    job_id = re.search(r"([0-9a-f-]{36})\.png", result["attachments"][0]["filename"])
+    job_id = re.search(r"([0-9a-f-]{36})\.webp", result["attachments"][0]["filename"])
     assert job_id is not None
     start = len(gw.frames)
     status, _, _ = await discord.request(
@@ -305,9 +305,9 @@ async def test_cdn_expiry_and_refresh(
     url = result["attachments"][0]["url"]
     assert re.search(r"\?ex=[0-9a-f]+&is=[0-9a-f]+&hm=[0-9a-f]{64}&$", url)
     async with http.get(url) as response:
-        assert response.status == 200 and response.content_type == "image/png"
+        assert response.status == 200 and response.content_type == "image/webp"
         image = Image.open(io.BytesIO(await response.read()))
-        assert image.size == (1024, 1024)
+        assert image.size == (2048, 2048) and image.format == "WEBP"
     async with http.get(url.split("?")[0]) as response:
         assert response.status == 404
         assert await response.text() == "This content is no longer available."

@@ -116,10 +116,16 @@ def test_result_sizes_are_counted_in_tiles_of_the_grid(monkeypatch: pytest.Monke
         assert (tile_w * 2, tile_h * 2) == grid
         assert result_size("upscale_4x", ar) == (tile_w * 4, tile_h * 4)
     assert result_size("tile", (1, 1), scale=0.5) == (256, 256)
-    monkeypatch.setitem(GRID_SIDE, "7", 2048)  # how a model version gets its own grid size
+    # v6 and v7 grids are 2048², with the bot's own image sizes for common ratios (one table, images.py)
+    assert GRID_SIDE["7"] == GRID_SIDE["6.1"] == GRID_SIDE["6.0"] == 2048
     assert result_size("grid", (1, 1), version="7") == (2048, 2048)
-    assert result_size("tile", (16, 9), version="7") == (1364, 768)
-    assert result_size("grid", (1, 1), version="6.1") == (1024, 1024)
+    assert result_size("tile", (1, 1), version="7") == (1024, 1024)
+    assert result_size("tile", (16, 9), version="7") == (1456, 816)
+    assert result_size("grid", (3, 2), version="7") == (2688, 1792)  # a 1:1 v7 image panned right (2026 capture)
+    assert result_size("grid", (8, 3), version="7") == image_dims(8, 3, base=2048)  # other ratios: ~2048² pixels
+    monkeypatch.setitem(GRID_SIDE, "5.2", 1536)  # how a model version gets its own grid size
+    assert result_size("grid", (1, 1), version="5.2") == (1536, 1536)
+    assert result_size("grid", (1, 1), version="5.1") == (1024, 1024)
 
 
 def test_outpaint_ratios() -> None:
