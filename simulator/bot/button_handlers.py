@@ -227,7 +227,7 @@ class ButtonHandlers(HandlerBase):
         if job is None or self.e.gate(ctx) or self._no_turbo_video(ctx):
             return
         motion = cid.variant or "high"
-        prompt = video_prompt(job.prompt, motion, job.image.width, job.image.height)
+        prompt = video_prompt(job.prompt, motion, job.ar)
         request = self.child(job, "video", "", prompt=prompt, words=words_of(prompt.split(" --")[0]))
         await self.e.submit(ctx, [self._video_request(request, job, motion, VIDEO_FRAMES, ctx)])
 

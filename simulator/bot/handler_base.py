@@ -64,14 +64,14 @@ def rewrite_ratio(prompt: str, ratio: tuple[int, int]) -> str:
     return join_display(text, [*kept, ("ar", f"{ratio[0]}:{ratio[1]}")])
 
 
-def video_prompt(prompt: str, motion: str, width: int, height: int) -> str:
+def video_prompt(prompt: str, motion: str, ratio: tuple[int, int]) -> str:
     """The prompt an Animate job echoes (2026 capture): version, `--ar` and `--no` dropped, then `--motion high|low
     --video 1 --aspect W:H` appended (`a bird --ar 1:1 --v 7 --raw` -> `a bird --raw --motion high --video 1
     --aspect 1:1`)."""
     text, params = split_display(prompt)
     dropped = {"ar", "aspect", "v", "version", "no", "niji", "motion", "video"}
     kept = [(alias, value) for alias, value in params if alias.lower() not in dropped]
-    w, h = reduce_ratio(width, height)
+    w, h = reduce_ratio(*ratio)
     return join_display(text, [*kept, ("motion", motion), ("video", "1"), ("aspect", f"{w}:{h}")])
 
 
