@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
