@@ -67,7 +67,8 @@ def test_a_killed_relay_takes_its_accounts_out_until_the_supervisor_restarts_it(
     )
     noticed_after = time.monotonic() - killed_at
     assert all((d["health"], d["status"]) == ("disconnected", "disconnected") for d in devices), devices
-    assert noticed_after <= LEASE_SECONDS + 1.5, f"disconnected only after {noticed_after:.1f}s"
+    # The heartbeat runs out within the lease time; the margin covers polling and a loaded machine's API latency.
+    assert noticed_after <= LEASE_SECONDS + 2.5, f"disconnected only after {noticed_after:.1f}s"
     assert stack.relay.pid is None  # the supervisor waits out its backoff before the restart
 
     jobs = []
