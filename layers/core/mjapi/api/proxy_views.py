@@ -84,6 +84,7 @@ class ProxyTask(BaseModel):
     status: TaskStatus
     progress: str = Field(description="'0%'..'99%' while running, '100%' only on SUCCESS, '' on FAILURE and CANCEL")
     imageUrl: str | None = Field(description="Our CDN: the preview while running, the result on SUCCESS")
+    videoUrl: str | None = Field(default=None, description="Our CDN: the mp4 of an Animate (VIDEO) task on SUCCESS")
     failReason: str | None = Field(description="Why it failed; set on FAILURE and CANCEL")
     submitTime: int | None = Field(description="Epoch ms: accepted by mjapi")
     startTime: int | None = Field(description="Epoch ms: sent to Discord")
@@ -237,6 +238,7 @@ def task_model(job: Job) -> ProxyTask:
         status=status,
         progress=_progress(job, status),
         imageUrl=_image_url(job, status),
+        videoUrl=job.video_url,
         failReason=_fail_reason(job, status),
         submitTime=job.created_at or None,
         startTime=job.submitted_at,

@@ -23,22 +23,27 @@ def _error(job: Job) -> dict[str, str] | None:
 
 
 def image_entries(job: Job) -> list[dict[str, Any]]:
-    """One entry per result message, the original's ``images[]`` item; failed jobs give an error entry."""
+    """One entry per result message, the original's ``images[]`` item; failed jobs give an error entry. The content
+    type is the stored file's (grids and v7 variations are WebP, upscales PNG); an Animate result adds ``video_url``
+    (its mp4 on our CDN), and its ``url`` is the still image when the bot sent one, else the video."""
     if job.status == JobStatus.FAILED and job.error:
         return [{"id": job.id, "error": job.error.message, "title": job.error.code}]
-    if not job.images or job.kind == JobKind.DESCRIBE:
+    shown = job.images[0] if job.images else job.videos[0] if job.videos else None
+    if shown is None or job.kind == JobKind.DESCRIBE:
         return []
-    return [
-        {
-            "id": job.result_message_id or job.id,
-            "job_id": job.id,
-            "url": job.images[0].url,
-            "width": job.images[0].width,
-            "height": job.images[0].height,
-            "upscaled": _is_upscale(job),
-            "actions": _actions(job.buttons),
-        }
-    ]
+    entry: dict[str, Any] = {
+        "id": job.result_message_id or job.id,
+        "job_id": job.id,
+        "url": shown.url,
+        "width": shown.width,
+        "height": shown.height,
+        "content_type": shown.content_type,
+        "upscaled": _is_upscale(job),
+        "actions": _actions(job.buttons),
+    }
+    if job.video_url:
+        entry["video_url"] = job.video_url
+    return [entry]
 
 
 def job_view(job: Job, children: Sequence[Job] = ()) -> dict[str, Any]:
@@ -58,6 +63,7 @@ def job_view(job: Job, children: Sequence[Job] = ()) -> dict[str, Any]:
         "status": job.status.value,
         "progress": job.progress,
         "preview_url": job.preview_url,
+        "video_url": job.video_url,
         "notice": job.notice,
         "mode": job.mode.value if job.mode else None,
         "bot": job.bot.value,

@@ -205,9 +205,10 @@ def seed(ctx: Context, job: Job, *, wait_seconds: float) -> Job:
 
 def cancel(ctx: Context, job: Job, *, wait_seconds: float) -> Job:
     """Cancel a job. Waiting in our queue: it ends CANCELLED at once, its use given back. Running: the bot is asked
-    to stop it with its "Cancel Job" message command on the job's progress message, after the job is marked
-    ``cancel_requested`` so that the bot's "(Stopped)" ends it CANCELLED (and refunded) instead of failed. Returns the
-    job after waiting at most ``wait_seconds`` for the outcome."""
+    to stop it with the Cancel Job button of the job's progress message when it has one (today's bot), else with its
+    "Cancel Job" message command on that message, after the job is marked ``cancel_requested`` so that the bot's
+    "(Stopped)" ends it CANCELLED (and refunded) instead of failed. Returns the job after waiting at most
+    ``wait_seconds`` for the outcome."""
     if job.status == JobStatus.QUEUED:
         cancelled = ctx.jobs.finish(job, JobStatus.CANCELLED, refund=True)
         if cancelled is not None:
@@ -250,6 +251,22 @@ def _wait_for_message(ctx: Context, job: Job, seconds: float) -> Job:
 def _send_cancel(ctx: Context, job: Job, account_id: str, message_id: str) -> None:
     account, rest = _account_client(ctx, account_id)
     application_id = APPLICATION_IDS[job.bot]
+    if job.cancel_custom_id:
+        # Today's bot puts a Cancel Job button on the job's own (ephemeral) progress message: click it, repeating the
+        # message's flags as Discord requires for ephemeral messages.
+        rest.interact(
+            interactions.button(
+                application_id=application_id,
+                guild_id=account.guild_id,
+                channel_id=account.channel_id,
+                message_id=message_id,
+                message_flags=job.progress_flags,
+                custom_id=job.cancel_custom_id,
+                session_id=account.session_id or new_session_id(),
+                nonce=new_nonce(),  # not remembered: the bot's answer must not bind to the job
+            )
+        )
+        return
     for attempt in (1, 2):
         try:
             ref = CATALOG.get(

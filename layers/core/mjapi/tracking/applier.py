@@ -32,6 +32,7 @@ from mjapi.midjourney.models import (
     ModalCreated,
     ModeSwitched,
     Notice,
+    Rated,
     RemixToggled,
     SeedResult,
     SettingsResult,
@@ -86,16 +87,29 @@ class Outcome:
 
 
 def button_rows(buttons: Sequence[EventButton]) -> list[list[Button]]:
-    """Discord shows at most five buttons per row; Midjourney's grid rows are U1-U4 + reroll, then V1-V4."""
-    useful = [b for b in buttons if b.action not in NOISE_ACTIONS and not b.disabled]
+    """The buttons a client can press, in the bot's rows (every layout: v5.2, v6, v7 with Animate...). Noise (❤️
+    bookmark, rating), disabled buttons, Cancel Job (it belongs to the running job, not to its result) and link
+    buttons (never parsed as buttons) stay out. Without row numbers: rows of five, V1-V4 on a row of their own."""
+    useful = [
+        b
+        for b in buttons
+        if b.action not in NOISE_ACTIONS and b.action is not ButtonAction.CANCEL_JOB and not b.disabled
+    ]
+    if useful and all(b.row is not None for b in useful):
+        by_row: dict[int, list[Button]] = {}
+        for button in useful:
+            by_row.setdefault(button.row or 0, []).append(_stored(button))
+        return [by_row[row] for row in sorted(by_row)]
     rows: list[list[Button]] = []
     for button in useful:
         if not rows or len(rows[-1]) == 5 or (rows[-1] and _row_break(rows[-1][-1], button)):
             rows.append([])
-        rows[-1].append(
-            Button(label=button.label or "", custom_id=button.custom_id, emoji=button.emoji, style=button.style)
-        )
+        rows[-1].append(_stored(button))
     return rows
+
+
+def _stored(button: EventButton) -> Button:
+    return Button(label=button.label or "", custom_id=button.custom_id, emoji=button.emoji, style=button.style)
 
 
 def _row_break(previous: Button, current: EventButton) -> bool:
@@ -146,6 +160,7 @@ class EventApplier:
             ModalCreated: self._modal,
             IframeModalCreated: self._modal,
             Deferred: self._deferred,
+            Rated: _nothing,  # the reply to a ❤️: feedback on a finished job, never a result
             MessageDeleted: _nothing,
             Unrecognized: self._bind_only,
         }
@@ -169,10 +184,11 @@ class EventApplier:
         prompt: str | None = None,
         unbound_only: bool = False,
     ) -> Job | None:
-        """The job an event is about: its direct keys, else the pressed button under the referenced parent, else (last
-        resort, never when ambiguous) the prompt."""
+        """The job an event is about: its direct keys, else its Midjourney job uuid (learnt from the Cancel Job button
+        or the preview), else the pressed button under the referenced parent, else (last resort, never when
+        ambiguous) the prompt: a pan result's rewritten prompt never needs to match."""
         corr = event.correlation
-        job = self.correlator.by_keys(corr)
+        job = self.correlator.by_keys(corr) or self.correlator.by_hash(corr)
         if job is None and corr.referenced_message_id:
             job = self.correlator.child_of_reference(corr, action, index)
         if job is None and prompt:
@@ -261,7 +277,7 @@ class EventApplier:
     def _started(self, account_id: str, event: JobStarted) -> Outcome:
         """ "Waiting to start": bind the bot's message to the job. Keyed jobs are updated without being read."""
         corr = event.correlation
-        job_id = self.correlator.job_id_by_keys(corr)
+        job_id = self.correlator.job_id_by_keys(corr) or self.correlator.job_id_by_hash(corr)
         if job_id is None:
             job = self._job_for_line(account_id, event)
             if job is None:
@@ -271,6 +287,7 @@ class EventApplier:
         if corr.message_id:
             self.correlator.remember("message", corr.message_id, job_id)
             fields["message_id"] = corr.message_id
+        fields.update(self._job_identity(job_id, event))
         waiting = {**fields, "status": JobStatus.WAITING.value}
         if not self.jobs.set_fields(job_id, waiting, allowed=(JobStatus.SUBMITTED,)) and fields:
             self.jobs.set_fields(job_id, fields, allowed=ACTIVE_STATUSES)  # already running (events reordered)
@@ -280,7 +297,7 @@ class EventApplier:
         """The hot path (several updates per job): no read of the job, one conditional write. A late or replayed
         update (lower percent, job already finished) simply fails its condition."""
         corr = event.correlation
-        job_id = self.correlator.job_id_by_keys(corr)
+        job_id = self.correlator.job_id_by_keys(corr) or self.correlator.job_id_by_hash(corr)
         if job_id is None:
             found = self._job_for_line(account_id, event)
             job_id = found.id if found else None
@@ -290,8 +307,7 @@ class EventApplier:
         if corr.message_id:
             fields["message_id"] = corr.message_id
             self.correlator.remember("message", corr.message_id, job_id)
-        if corr.job_hash:
-            fields["message_hash"] = corr.job_hash
+        fields.update(self._job_identity(job_id, event))
         if event.preview is not None and self.copy_previews and self._preview_due(job_id):
             try:
                 fields["preview_url"] = self.copier.copy(event.preview, prefix="previews").url
@@ -299,6 +315,22 @@ class EventApplier:
                 logger.info("preview of job %s not copied: %s", job_id, exc)
         self.jobs.record_progress(job_id, max(1, min(99, event.percent)), fields)
         return Outcome(job_id=job_id)
+
+    def _job_identity(self, job_id: str, event: JobStarted | JobProgress) -> dict[str, Any]:
+        """What a running job's message says about it: Midjourney's uuid for the job (the Cancel Job button of a button
+        job's ephemeral message is the only place it shows before the result; else the preview's name), remembered so
+        the result, a new message, finds the job by it; and the Cancel Job button with its message's flags, which
+        cancelling clicks."""
+        corr = event.correlation
+        fields: dict[str, Any] = {}
+        if corr.job_hash:
+            fields["message_hash"] = corr.job_hash
+            self.correlator.remember("hash", corr.job_hash, job_id)
+        cancel = event.cancel_button
+        if cancel is not None:
+            fields["cancel_custom_id"] = cancel.custom_id
+            fields["progress_flags"] = corr.flags
+        return fields
 
     def _preview_due(self, job_id: str) -> bool:
         """At most one preview copy per job every ``preview_interval`` seconds: Midjourney sends an update every few
@@ -316,19 +348,24 @@ class EventApplier:
     def _result(self, account_id: str, event: JobResult) -> Outcome:
         corr = event.correlation
         job = self.find_job(account_id, event, action=event.action, index=event.index, prompt=event.prompt)
-        if job is None or job.is_terminal:
-            if job is not None and corr.message_id:
+        if job is None:
+            return Outcome()
+        if job.is_terminal:
+            if corr.message_id:
                 self.correlator.remember("message", corr.message_id, job.id)
-            return Outcome(job_id=job.id if job else None)
+            self._restyled(job, event)
+            return Outcome(job_id=job.id)
         try:
             images = self.copier.copy_all(event.images)
+            videos = [self.copier.copy_video(video) for video in event.videos]
         except ImageCopyFailed as exc:
             return self._fail(job, "image_unavailable", str(exc))
-        if not images:
+        if not images and not videos:
             return self._fail(job, "no_image", "Midjourney posted a result without an image.")
-        message_hash = corr.job_hash or event.images[0].job_hash
+        message_hash = corr.job_hash or next((m.job_hash for m in (*event.images, *event.videos) if m.job_hash), None)
         fields: dict[str, Any] = {
             "images": [i.model_dump() for i in images],
+            "videos": [v.model_dump() for v in videos],
             "buttons": [[b.model_dump() for b in row] for row in button_rows(event.buttons)],
             "result_message_id": corr.message_id,
             "message_hash": message_hash,
@@ -350,6 +387,19 @@ class EventApplier:
             if follow:
                 outcome.follow_ups.append(follow)
         return outcome
+
+    def _restyled(self, job: Job, event: JobResult) -> None:
+        """An edit of a finished job's result message: after a click the bot restyles the pressed buttons (style 1),
+        sometimes several times. The job is not finished again; its buttons follow the message's latest state, except
+        that an edit without buttons (a partial update) never takes the stored ones away."""
+        if job.status != JobStatus.SUCCEEDED or event.correlation.message_id != job.result_message_id:
+            return
+        rows = button_rows(event.buttons)
+        if not rows or rows == job.buttons:
+            return
+        self.jobs.set_fields(
+            job.id, {"buttons": [[b.model_dump() for b in row] for row in rows]}, allowed=(JobStatus.SUCCEEDED,)
+        )
 
     def _auto_upscale(self, job: Job) -> Job | None:
         """``upscale=true`` on imagine: press U1 for the caller once the grid exists (no extra charge)."""

@@ -1,9 +1,11 @@
 """Which job an event belongs to, using the keys Discord gives before ever looking at the prompt.
 
 Order (protocol notes §4): nonce -> job; interaction id (INTERACTION_SUCCESS id == later interaction_metadata.id);
-message id (the progress message); ``message_reference`` to a parent result (button results); and only then the
-prompt text, and only when exactly one active job on the account could match. Two active jobs with the same prompt
-on one channel are therefore never confused: they differ in nonce, interaction id and message id.
+message id (the progress message); Midjourney's job uuid once a running message showed it (the Cancel Job button of
+today's ephemeral progress messages, or the preview's name); ``message_reference`` to a parent result (button jobs:
+the pressed child, whatever kind when the message does not say); and only then the prompt text, and only when exactly
+one active job on the account could match (pan rewrites the prompt: nothing else compares prompts). Two active jobs
+with the same prompt on one channel are therefore never confused: they differ in nonce, interaction id and message id.
 """
 
 from __future__ import annotations
@@ -82,6 +84,15 @@ class Correlator:
 
     def by_keys(self, corr: Correlation, *, nonce: str | None = None) -> Job | None:
         job_id = self.job_id_by_keys(corr, nonce=nonce)
+        return self.jobs.get(job_id) if job_id else None
+
+    def job_id_by_hash(self, corr: Correlation) -> str | None:
+        """Midjourney's uuid of the job the message shows (its own buttons, attachments or job link), once a running
+        message taught it: a button job's result is a new message, possibly without interaction keys."""
+        return self._lookup_id("hash", corr.job_hash)
+
+    def by_hash(self, corr: Correlation) -> Job | None:
+        job_id = self.job_id_by_hash(corr)
         return self.jobs.get(job_id) if job_id else None
 
     def child_of_reference(self, corr: Correlation, action: JobAction | None, index: int | None) -> Job | None:
