@@ -484,3 +484,13 @@ def test_an_unreachable_receiver_costs_a_batch_one_attempt_and_the_drain_sends_t
         DeliveryState.DELIVERED,
     ]
     assert [verified_status(r)[0] for r in receiver.requests] == ["submitted", "succeeded", "succeeded"]
+
+
+def test_the_public_key_routes_are_documented_without_credentials(hooks_env: Table) -> None:
+    module: Any = importlib.import_module("functions.api.app")
+    document = ApiClient(module.lambda_handler).get("/openapi.json").json()
+    for path in ("/mj/webhook/public-key", "/midjourney/webhook_public_key"):
+        operation = document["paths"][path]["get"]
+        assert operation["security"] == [{}]
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith("/PublicKey")

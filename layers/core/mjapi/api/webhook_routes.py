@@ -9,6 +9,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field
 
+from mjapi.api.openapi_doc import NO_AUTH
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError
 from mjapi.webhooks import signing
@@ -35,6 +36,7 @@ def _public_key() -> PublicKey:
     "/mj/webhook/public-key",
     tags=TAG,
     summary="Public key of the webhook signatures (Ed25519, hex)",
+    security=NO_AUTH,
     responses={200: {"description": "The key", "content": {"application/json": {"model": PublicKey}}}},
 )
 def mj_public_key() -> PublicKey:
@@ -47,6 +49,7 @@ def mj_public_key() -> PublicKey:
     "/midjourney/webhook_public_key",
     tags=TAG,
     summary="Public key of the webhook signatures (Ed25519, hex)",
+    security=NO_AUTH,
     responses={200: {"description": "The key", "content": {"application/json": {"model": PublicKey}}}},
 )
 def midjourney_public_key() -> PublicKey:
