@@ -107,7 +107,7 @@ def test_every_single_image_button_with_remix_off(client: Client) -> None:
 
 def test_v5_upscales_and_reroll(client: Client) -> None:
     token = client.token()
-    grid = _imagine(client, token, "an old lantern --v 5.2")
+    grid = _imagine(client, token, "an old lantern --v 5.1")  # the v5.0/5.1 layout has the 2x/4x upscalers
     upscale = client.wait_job(token, _press(client, token, grid["id"], "U1"))
     tile = _size(client, upscale["images"][0]["url"])
     two = client.wait_job(token, _press(client, token, upscale["id"], "Upscale (2x)"))

@@ -61,8 +61,9 @@ def _cdn_size(client: Client, url: str) -> tuple[int, int]:
     assert url.startswith(f"{client.stack.api_url}/cdn/images/")
     cdn = client.http.get(url)
     assert cdn.status_code == 200
-    assert cdn.headers["content-type"] == "image/png"
+    assert cdn.headers["content-type"] in ("image/png", "image/webp")  # grids are WebP since v7
     with Image.open(io.BytesIO(cdn.content)) as img:
+        assert img.format.lower() == cdn.headers["content-type"].split("/")[1]
         return img.size
 
 

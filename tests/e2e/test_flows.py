@@ -36,9 +36,10 @@ def test_imagine_progress_then_grid_on_our_cdn(client: Client, stack: RunningSta
     assert {"U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4"} <= set(labels)
     cdn = client.http.get(image["url"])
     assert cdn.status_code == 200
-    assert cdn.headers["content-type"] == "image/png"
+    assert cdn.headers["content-type"] == "image/webp"  # today's (v7) grids are WebP, as the bot's are
     with Image.open(io.BytesIO(cdn.content)) as img:
         width, height = img.size
+        assert img.format == "WEBP"
     assert abs(width / height - 1.5) < 0.05  # --ar 3:2
     progress = client.http.get("/midjourney/progress", params={"token": token, "id": job["id"]}).json()
     assert progress["percentage"] == 100
