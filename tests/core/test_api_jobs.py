@@ -217,15 +217,25 @@ def test_mode_without_accounts_is_503(api: ApiClient) -> None:
 def test_devices_show_health_and_never_tokens(api: ApiClient, table: Table) -> None:
     token = _token(api)
     set_health(table, "acc-relax", Health.PENDING_MOD, "Pending mod message")
-    resp = api.get("/midjourney/get_devices", query={"token": token})
+    resp = api.get("/midjourney/get_devices", headers={"x-admin-key": ADMIN})
     assert resp.status == 200
     devices = {d["device"]: d for d in resp.json()}
     assert devices["acc-fast"]["patternType"] == "fast"
     assert devices["acc-fast"]["status"] == "idle"
     assert devices["acc-relax"]["status"] == "pending_mod"
     assert devices["acc-relax"]["health_reason"] == "Pending mod message"
+    assert devices["acc-fast"]["channelID"] == "111"
     assert "discord-token" not in resp.text
     assert api.get("/midjourney/get_devices").status == 401
+    # A client sees the same shape, but neither ids nor account details.
+    client = api.get("/midjourney/get_devices", query={"token": token})
+    assert client.status == 200
+    seen = client.json()
+    assert sorted(d["status"] for d in seen) == sorted(d["status"] for d in devices.values())
+    assert {d["patternType"] for d in seen} == {d["patternType"] for d in devices.values()}
+    assert all(d["channelID"] is None and d["guildID"] is None and d["info"] is None for d in seen)
+    assert all(d["device"].startswith("device-") and d["health_reason"] is None for d in seen)
+    assert "acc-fast" not in client.text and "discord-token" not in client.text
 
 
 def test_switch_is_admin_only_and_validated(api: ApiClient) -> None:

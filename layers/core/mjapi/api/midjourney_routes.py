@@ -280,10 +280,14 @@ def switch(
 
 @router.get("/midjourney/get_devices", tags=TAG, summary="Accounts with mode, health, running and queued counts")
 def get_devices(token: TokenQ = None) -> list[dict[str, Any]]:
+    """Every account's mode, status and load; Discord ids, subscription details and health reasons for the admin
+    only."""
     ctx = _ctx()
-    if not is_admin(ctx, _headers()):
+    admin = is_admin(ctx, _headers())
+    if not admin:
         require_token(ctx, _headers(), token)
-    return [views.device_view(d.account, d.queued) for d in accounts.devices(ctx)]
+    entries = [views.device_view(d.account, d.queued) for d in accounts.devices(ctx)]
+    return entries if admin else [views.client_device_view(e) for e in entries]
 
 
 @router.get("/midjourney/get_queue", tags=TAG, summary="Jobs waiting for a free account")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -125,6 +126,17 @@ def progress_view(job: Job) -> dict[str, Any]:
         "status": job.status.value,
         "error": _error(job),
     }
+
+
+#: What only the admin sees of an account: where it posts (Discord ids), its subscription (/info), why it is unhealthy.
+_ADMIN_DEVICE_FIELDS = ("channelID", "guildID", "info", "health_reason")
+
+
+def client_device_view(view: dict[str, Any]) -> dict[str, Any]:
+    """``get_devices`` as an API client sees it: the original shape (mode, status, load) without the account's
+    identifiers or details; the device name becomes a stable pseudonym."""
+    pseudonym = "device-" + hashlib.sha256(str(view["device"]).encode()).hexdigest()[:8]
+    return {**view, "device": pseudonym, **dict.fromkeys(_ADMIN_DEVICE_FIELDS)}
 
 
 def device_view(account: Account, queued: int) -> dict[str, Any]:
