@@ -43,7 +43,7 @@ class JobExists(Exception):
 
 # Nested documents we never query into are stored as JSON text: one string attribute instead of deep lists of maps
 # (cheaper to (de)serialise for boto3 and DynamoDB alike, and the item stays small).
-DOCUMENT_FIELDS = ("images", "buttons", "prompts", "info", "options")
+DOCUMENT_FIELDS = ("images", "videos", "buttons", "prompts", "info", "options")
 
 
 def encode_documents(fields: Mapping[str, Any]) -> dict[str, Any]:
