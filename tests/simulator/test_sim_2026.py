@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from sim_harness import Discord, Gateway, custom_ids, find_custom_id, imagine_result, submit_and_wait
 
-from simulator import MIDJOURNEY_APP_ID, Account, Simulator
+from simulator import MIDJOURNEY_APP_ID, NIJI_APP_ID, Account, Simulator
 
 JSON = dict[str, Any]
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -137,8 +137,12 @@ async def test_pressed_buttons_turn_blurple_in_edits(discord: Discord, gw: Gatew
     assert component(edits[-1], "low_variation")["style"] == 2
 
 
-async def test_v6_layout_is_one_row_of_five(discord: Discord, gw: Gateway) -> None:
-    grid = await imagine_result(discord, gw, "a fern --v 6")
+@pytest.mark.parametrize(("prompt", "app"), [("a fern --v 6", MIDJOURNEY_APP_ID), ("a fern", NIJI_APP_ID)])
+async def test_v6_layout_is_one_row_of_five(discord: Discord, gw: Gateway, prompt: str, app: str) -> None:
+    """v6.0 and Niji 6 (the Niji bot's default) speak the 2024 grammar."""
+    grid = await imagine_result(discord, gw, prompt, application_id=app)
+    assert grid["attachments"][0]["content_type"] == "image/png" and grid["attachments"][0]["width"] == 2048
+    assert grid["content"].endswith("> (fast)")
     _, single = await click(discord, gw, grid, "upsample::1::")
     h = job_hash(single)
     rows = single["components"]
