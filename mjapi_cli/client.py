@@ -162,12 +162,13 @@ class MjapiClient:
         return resp.content
 
     def account_modes(self) -> dict[str, str]:
-        """Channel id -> mode of every account (a job names its account by channel, ``client_id``)."""
+        """Channel id -> mode of every account (a job names its account by channel, ``client_id``). The admin's
+        account list has the channels; an API client's ``get_devices`` hides them, so it maps nothing."""
         try:
-            devices = self.request("GET", "/midjourney/get_devices")
+            devices = self.accounts()
         except ApiFailure:
             return {}
-        return {str(d.get("channelID")): str(d.get("patternType")) for d in devices if isinstance(d, dict)}
+        return {str(d["channelID"]): str(d.get("patternType")) for d in devices if d.get("channelID")}
 
     # -- admin ---------------------------------------------------------------------------------------------------------
 
