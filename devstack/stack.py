@@ -18,6 +18,7 @@ from typing import Any
 
 from devstack.aws_local import LocalAws, create_bucket, create_table, put_secret, start_moto, use_fake_credentials
 from devstack.cdn import CDN_PREFIX, serve_cdn
+from devstack.console import CONSOLE_PREFIX, serve_console
 from devstack.lambda_adapter import ContainerPool, LambdaHttpServer, load_handler
 from devstack.supervisor import Backoff, HealthCheck, Supervisor, child_env, python_module
 
@@ -129,7 +130,9 @@ def start_stack(options: StackOptions) -> RunningStack:
     secret = {"admin_key": admin_key, "webhook_signing_key": signing_key, "accounts": accounts}
     secret_arn = put_secret(moto.endpoint, SECRET_NAME, secret)
 
-    api = LambdaHttpServer(_api_containers(), options.host, options.port, {CDN_PREFIX: serve_cdn})
+    api = LambdaHttpServer(
+        _api_containers(), options.host, options.port, {CDN_PREFIX: serve_cdn, CONSOLE_PREFIX: serve_console}
+    )
     env = {
         "MJAPI_TABLE_NAME": TABLE,
         "MJAPI_BUCKET_NAME": BUCKET,
