@@ -1,5 +1,7 @@
 """The web console (/console) in a real browser: headless Chromium from the system's packages, driven by Playwright,
-against the whole offline stack. Saves the screenshots the README shows (docs/screenshots/).
+against the whole offline stack. Saves the screenshots the README shows: into MJAPI_SCREENSHOT_DIR when set
+(`MJAPI_SCREENSHOT_DIR=docs/screenshots pytest tests/e2e/test_console_browser.py` refreshes the README's), else into
+pytest's temporary directory, so a test run never changes the work tree.
 
 Skipped, saying why, when Playwright or a Chromium cannot be started (`apt-get install chromium`; .ci/run does it)."""
 
@@ -21,7 +23,6 @@ from tests.e2e.conftest import ADMIN, Client
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -57,7 +58,8 @@ def browser() -> Iterator[Any]:
 class Console:
     """One browser tab on the console, failing the test on any script error or CSP violation it logs."""
 
-    def __init__(self, browser: Any, stack: RunningStack) -> None:
+    def __init__(self, browser: Any, stack: RunningStack, shots: Path) -> None:
+        self.shots = shots
         self.context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
         self.page = self.context.new_page()
         self.page.set_default_timeout(30_000)
@@ -84,8 +86,8 @@ class Console:
         page.wait_for_selector("#app:not([hidden])")
 
     def shot(self, name: str, **kwargs: Any) -> Path:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        path = SHOTS / name
+        self.shots.mkdir(parents=True, exist_ok=True)
+        path = self.shots / name
         self.page.screenshot(path=str(path), **kwargs)
         return path
 
@@ -94,9 +96,15 @@ class Console:
         assert not self.problems, self.problems
 
 
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get("MJAPI_SCREENSHOT_DIR")
+    return Path(chosen).resolve() if chosen else tmp_path_factory.mktemp("screenshots")
+
+
 @pytest.fixture
-def console(browser: Any, stack: RunningStack) -> Iterator[Console]:
-    tab = Console(browser, stack)
+def console(browser: Any, stack: RunningStack, shots: Path) -> Iterator[Console]:
+    tab = Console(browser, stack, shots)
     yield tab
     tab.close()
 
@@ -177,7 +185,7 @@ def test_sign_in_imagine_watch_progress_press_u1_and_open_history(
     assert shots.count() == 2
     assert "a glass frog" in (shots.nth(1).text_content() or "")
     assert shots.nth(0).locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
-    console.shot("console-history.png")
+    assert console.shot("console-history.png").stat().st_size > 10_000
 
     # opening a history entry brings its job back into the live feed
     shots.nth(1).locator("button").click()
