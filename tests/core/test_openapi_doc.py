@@ -47,3 +47,12 @@ def test_swagger_points_at_the_root_where_the_api_is_served(api: ApiClient) -> N
     page = api.get("/docs").text
     assert "/v1" not in page
     assert "securitySchemes" in page
+
+
+def test_the_proxy_face_documents_its_secret_and_no_http_business_errors(api: ApiClient) -> None:
+    """midjourney-proxy answers business errors as codes inside HTTP 200: only 401 is an HTTP error there."""
+    doc = api.get("/openapi.json").json()
+    submit = doc["paths"]["/mj/submit/imagine"]["post"]
+    assert set(submit["responses"]) >= {"200", "401"}
+    assert not {"400", "404", "429"} & set(submit["responses"])
+    assert submit["security"] == [{"mjApiSecret": []}, {"bearerToken": []}]

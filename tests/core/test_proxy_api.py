@@ -485,7 +485,12 @@ def test_forms_make_a_modal_task_that_the_modal_route_continues(api: ApiClient, 
     zoom_id, region_id = single.buttons[0][1].custom_id, single.buttons[0][0].custom_id
     store = JobStore(table)
 
-    waiting = _post(api, token, "/mj/submit/action", {"taskId": single.id, "customId": zoom_id, "notifyHook": "h"})
+    waiting = _post(
+        api,
+        token,
+        "/mj/submit/action",
+        {"taskId": single.id, "customId": zoom_id, "notifyHook": "https://hooks.example.com/h"},
+    )
     assert waiting["code"] == 21 and waiting["description"] == "Waiting for window confirm"
     assert waiting["properties"]["remix"] is True and waiting["properties"]["finalPrompt"] == "a red fox --v 6.1"
     assert waiting["properties"]["status"] == "MODAL" and waiting["properties"]["imageUrl"] == single.images[0].url
@@ -504,7 +509,12 @@ def test_forms_make_a_modal_task_that_the_modal_route_continues(api: ApiClient, 
     done = _post(api, token, "/mj/submit/modal", {"taskId": modal_id, "prompt": "a fox in snow --zoom 1.5"})
     assert done["code"] == 1 and done["result"] == modal_id
     job = store.get(modal_id)
-    assert job is not None and job.status == JobStatus.SUBMITTED and job.api == "mj" and job.notify_hook == "h"
+    assert (
+        job is not None
+        and job.status == JobStatus.SUBMITTED
+        and job.api == "mj"
+        and job.notify_hook == "https://hooks.example.com/h"
+    )
     assert job.options["prompt"] == "a fox in snow --zoom 1.5"
     assert _remaining(table, token) == 19
     assert modal_id in (store.get(single.id) or single).children
@@ -610,3 +620,13 @@ def test_openapi_lists_the_mj_routes_with_their_schemas(api: ApiClient) -> None:
     task = spec["components"]["schemas"]["ProxyTask"]["properties"]
     assert {"id", "action", "status", "progress", "imageUrl", "failReason", "submitTime", "buttons"} <= set(task)
     assert not [p for p in paths if p.startswith(("/mj-", "/fast/", "/relax/", "/turbo/"))]  # prefixes: not listed
+
+
+def test_an_action_with_a_private_notify_hook_is_code_4(api: ApiClient, table: Table) -> None:
+    token = _token(api)
+    single = _finished(table, token, single=True)
+    zoom_id = single.buttons[0][1].custom_id
+    refused = _post(
+        api, token, "/mj/submit/action", {"taskId": single.id, "customId": zoom_id, "notifyHook": "http://10.0.0.1/"}
+    )
+    assert refused["code"] == 4 and "notify_hook" in refused["description"]

@@ -22,6 +22,7 @@ TOKEN_OR_ADMIN: list[dict[str, list[str]]] = [
     {"adminKey": []},
 ]
 ADMIN_ONLY: list[dict[str, list[str]]] = [{"adminKey": []}]
+PROXY_SECRET: list[dict[str, list[str]]] = [{"mjApiSecret": []}, {"bearerToken": []}]
 NO_AUTH: list[dict[str, list[str]]] = [{}]
 
 _ERROR_SCHEMA = {
@@ -49,13 +50,15 @@ def document_errors_and_auth(schema: dict[str, Any]) -> dict[str, Any]:
     components["schemas"].pop("HTTPValidationError", None)
     components["schemas"].pop("ValidationError", None)
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    for operations in schema.get("paths", {}).values():
+    for path, operations in schema.get("paths", {}).items():
+        proxy_face = path.startswith("/mj/")  # midjourney-proxy: business errors are codes inside an HTTP 200
         for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
             responses.pop("422", None)
             for status, description in _ERRORS.items():
-                responses.setdefault(status, {"description": description, **ref})
-            operation.setdefault("security", TOKEN_OR_ADMIN)
+                if not proxy_face or status == "401":
+                    responses.setdefault(status, {"description": description, **ref})
+            operation.setdefault("security", PROXY_SECRET if proxy_face else TOKEN_OR_ADMIN)
     return schema

@@ -14,7 +14,6 @@ from mjapi.service.context import Context
 from mjapi.service.errors import ApiError, bad_request
 from mjapi.service.follow_ups import child_job, submit_child
 from mjapi.service.operations import check_prompt_or_400, imagine
-from mjapi.webhooks.targets import check_notify_hook
 
 
 def find_button(parent: Job, wanted: str) -> Button:
@@ -83,7 +82,6 @@ def press(
     and no prompt was given, the relay submits the job's prompt (or the bot's prefilled text). Describe's 🎉 "Imagine
     all" makes one imagine per described prompt, as the bot does.
     """
-    notify_hook = check_notify_hook(notify_hook)
     if parent.status != JobStatus.SUCCEEDED or not parent.result_message_id:
         raise ApiError(409, "job_not_finished", "Actions are available once the job has succeeded.")
     button = find_button(parent, action)

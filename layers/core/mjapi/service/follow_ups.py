@@ -13,6 +13,7 @@ from mjapi.midjourney.custom_ids import parse_custom_id
 from mjapi.models import Job, JobKind
 from mjapi.service.context import Context
 from mjapi.service.jobs import submit
+from mjapi.webhooks.targets import check_notify_hook
 
 
 def child_job(
@@ -25,7 +26,8 @@ def child_job(
     state: str | None = None,
     job_id: str | None = None,
 ) -> Job:
-    """A new job pressing ``custom_id`` on ``parent``'s result message, pinned to the account that owns it. Pure."""
+    """A new job pressing ``custom_id`` on ``parent``'s result message, pinned to the account that owns it. Pure
+    (the webhook URL check reads no DNS); raises 400 ``invalid_notify_hook`` for a hook the URL guard refuses."""
     parsed = parse_custom_id(custom_id)
     now = now_ms()
     return Job(
@@ -42,7 +44,7 @@ def child_job(
         action=parsed.action.value,
         index=parsed.index,
         options=options or {},
-        notify_hook=notify_hook,
+        notify_hook=check_notify_hook(notify_hook),  # where a caller's webhook enters for a button, on either face
         state=state,
         created_at=now,
         updated_at=now,
