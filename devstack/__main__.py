@@ -21,6 +21,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sim-speed", type=float, default=10.0, help="simulator speed factor (jobs x times faster)")
     parser.add_argument("--sim-seed", type=int, default=0)
     parser.add_argument("--no-relay", action="store_true", help="do not start the gateway relay")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(".devstack/data"),
+        help="where the store keeps tokens, jobs and images across restarts (default: .devstack/data)",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="start with an empty store (deletes the earlier run's data)"
+    )
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "dynamodb"),
+        default="sqlite",
+        help="sqlite: the single-machine store in --data-dir (default); dynamodb: moto's DynamoDB/S3, nothing kept",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of the banner")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -33,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
             sim_speed=args.sim_speed,
             sim_seed=args.sim_seed,
             relay=not args.no_relay,
+            store=args.store,
+            data_dir=args.data_dir,
+            fresh=args.fresh,
         )
     )
     info = stack.info()
@@ -57,7 +75,7 @@ def _banner(info: dict[str, object]) -> str:
         f"  API        {api}   (Swagger UI: {info['docs']})",
         f"  CDN        {info['cdn']}",
         f"  Console    {api}/console/   (sign in with a token; the admin key shows accounts and mints tokens)",
-        f"  AWS (moto) {info['aws_endpoint']}",
+        f"  Store      {_store_line(info)}",
         f"  Simulator  {info['simulator'] or 'off (real Discord accounts)'}",
         f"  Admin key  {key}",
         f"  Accounts   {json.dumps(accounts)}",
@@ -77,6 +95,12 @@ def _banner(info: dict[str, object]) -> str:
         "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
+
+
+def _store_line(info: dict[str, object]) -> str:
+    if info.get("data_dir"):
+        return f"SQLite + images in {info['data_dir']} (kept across restarts; --fresh starts empty)"
+    return f"moto (DynamoDB, S3, Secrets Manager) at {info['aws_endpoint']}, nothing kept"
 
 
 if __name__ == "__main__":

@@ -1,13 +1,9 @@
-"""A local stand-in for CloudFront: ``GET /cdn/<key>`` serves the object from the (moto) S3 bucket."""
+"""A local stand-in for CloudFront: ``GET /cdn/<key>`` serves the object from the store's objects (the moto S3 bucket,
+or the data directory of the single-machine store)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from botocore.exceptions import ClientError
-
-from mjapi import aws
-from mjapi.settings import get_settings
+from mjapi.store.backends.objects import object_store
 
 CDN_PREFIX = "/cdn/"
 
@@ -19,13 +15,15 @@ def serve_cdn(method: str, path: str, _body: bytes | None) -> tuple[int, list[tu
     if not key or ".." in key.split("/"):
         return 404, [("Content-Type", "text/plain")], b"not found"
     try:
-        obj: Any = aws.client("s3").get_object(Bucket=get_settings().bucket_name, Key=key)
-    except ClientError:
+        stored = object_store().get(key)
+    except ValueError:  # a key that could leave the store's directory
+        stored = None
+    if stored is None:
         return 404, [("Content-Type", "text/plain")], b"not found"
-    data = obj["Body"].read()
+    head = stored.head
     headers = [
-        ("Content-Type", obj.get("ContentType", "application/octet-stream")),
-        ("Cache-Control", obj.get("CacheControl", "public, max-age=3600")),
-        ("ETag", obj.get("ETag", "")),
+        ("Content-Type", head.content_type),
+        ("Cache-Control", head.cache_control or "public, max-age=3600"),
+        ("ETag", head.etag),
     ]
-    return 200, headers, data
+    return 200, headers, stored.data

@@ -1,5 +1,7 @@
-"""The whole offline stack on one machine: moto (DynamoDB, S3, Secrets Manager), the API through the real Lambda
-handler, the gateway relay, the dispatcher schedule, and - without real accounts - the Discord/Midjourney simulator."""
+"""The whole offline stack on one machine: the store (by default SQLite + a directory of images in a data directory that
+survives restarts; or moto's DynamoDB, S3 and Secrets Manager, as ``sam local`` would see them), the API through the
+real Lambda handler, the gateway relay, the dispatcher schedule, and - without real accounts - the Discord/Midjourney
+simulator."""
 
 from __future__ import annotations
 
@@ -46,13 +48,16 @@ class StackOptions:
     extra_env: dict[str, str] = field(default_factory=dict)
     relay_backoff: Backoff = field(default_factory=Backoff)  # restarts of a relay that died, as ECS would
     relay_health_max_age: float = 60.0  # a relay whose event loop stalls this long is killed and restarted
+    store: str = "sqlite"  # "sqlite": the single-machine store in data_dir; "dynamodb": moto (DynamoDB, S3, secrets)
+    data_dir: Path | None = None  # the sqlite store's directory; None: a temporary one, removed on stop
+    fresh: bool = False  # start with an empty data_dir (what an earlier run left there is deleted)
 
 
 @dataclass
 class RunningStack:
     api_url: str
     admin_key: str
-    moto: LocalAws
+    moto: LocalAws | None  # None with the sqlite store
     api: LambdaHttpServer
     simulator: Any | None
     relay: Supervisor | None  # the relay process (``relay.pid``), restarted when it dies
@@ -61,6 +66,8 @@ class RunningStack:
     accounts: list[dict[str, Any]]
     notifier: Any | None = None  # the change-feed poller that sends webhooks (the notifier Lambda's job)
     workdir: Path | None = None
+    data_dir: Path | None = None  # the sqlite store's data
+    temporary_data: bool = False  # data_dir is removed on stop
 
     def info(self) -> dict[str, Any]:
         sim = self.simulator
@@ -69,7 +76,9 @@ class RunningStack:
             "docs": f"{self.api_url}/docs",
             "openapi": f"{self.api_url}/openapi.json",
             "cdn": f"{self.api_url}{CDN_PREFIX.rstrip('/')}",
-            "aws_endpoint": self.moto.endpoint,
+            "aws_endpoint": self.moto.endpoint if self.moto is not None else None,
+            "store": "sqlite" if self.data_dir is not None else "dynamodb",
+            "data_dir": str(self.data_dir) if self.data_dir is not None else None,
             "admin_key": self.admin_key,
             "simulator": sim.urls.base if sim is not None else None,
             "accounts": [{k: v for k, v in a.items() if k != "token"} for a in self.accounts],
@@ -85,7 +94,14 @@ class RunningStack:
         self.api.stop()
         if self.simulator is not None:
             self.simulator.stop()
-        self.moto.stop()
+        if self.moto is not None:
+            self.moto.stop()
+        if self.data_dir is not None:
+            from mjapi.store.backends.sqlite_table import close_databases
+
+            close_databases()
+            if self.temporary_data:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -114,10 +130,19 @@ def _simulated_accounts(options: StackOptions) -> tuple[Any, list[dict[str, Any]
 
 
 def start_stack(options: StackOptions) -> RunningStack:
-    moto = start_moto()
-    use_fake_credentials(moto.endpoint)
-    create_table(moto.endpoint, TABLE)
-    create_bucket(moto.endpoint, BUCKET)
+    moto: LocalAws | None = None
+    data_dir: Path | None = None
+    temporary_data = False
+    if options.store == "sqlite":
+        temporary_data = options.data_dir is None
+        data_dir = prepare_data_dir(options.data_dir, fresh=options.fresh)
+    elif options.store == "dynamodb":
+        moto = start_moto()
+        use_fake_credentials(moto.endpoint)
+        create_table(moto.endpoint, TABLE)
+        create_bucket(moto.endpoint, BUCKET)
+    else:
+        raise ValueError(f"unknown store {options.store!r}: sqlite or dynamodb")
 
     simulator: Any | None = None
     if options.accounts_file:
@@ -125,10 +150,10 @@ def start_stack(options: StackOptions) -> RunningStack:
         accounts = raw["accounts"] if isinstance(raw, dict) else raw
     else:
         simulator, accounts = _simulated_accounts(options)
-    admin_key = options.admin_key or secrets.token_urlsafe(24)
-    signing_key = secrets.token_hex(32)  # Ed25519 seed that signs webhooks (mjapi.webhooks.signing)
+    kept = _kept_secret(data_dir)  # a restarted single-machine stack keeps its admin key and webhook signing key
+    admin_key = options.admin_key or kept.get("admin_key") or secrets.token_urlsafe(24)
+    signing_key = kept.get("webhook_signing_key") or secrets.token_hex(32)  # Ed25519 seed (mjapi.webhooks.signing)
     secret = {"admin_key": admin_key, "webhook_signing_key": signing_key, "accounts": accounts}
-    secret_arn = put_secret(moto.endpoint, SECRET_NAME, secret)
 
     api = LambdaHttpServer(
         _api_containers(), options.host, options.port, {CDN_PREFIX: serve_cdn, CONSOLE_PREFIX: serve_console}
@@ -136,7 +161,6 @@ def start_stack(options: StackOptions) -> RunningStack:
     env = {
         "MJAPI_TABLE_NAME": TABLE,
         "MJAPI_BUCKET_NAME": BUCKET,
-        "MJAPI_SECRET_ARN": secret_arn,
         "MJAPI_SECRETS_CACHE_SECONDS": "5",
         "MJAPI_CDN_BASE_URL": f"{api.url}{CDN_PREFIX.rstrip('/')}",
         "POWERTOOLS_SERVICE_NAME": "mjapi",
@@ -147,15 +171,26 @@ def start_stack(options: StackOptions) -> RunningStack:
         env["MJAPI_DISCORD_API_BASE"] = simulator.urls.rest
         env["MJAPI_DISCORDSAYS_BASE"] = simulator.urls.discordsays
         env["MJAPI_RELAY_GATEWAY_URL"] = simulator.urls.gateway
+    if moto is not None:
+        env["MJAPI_STORE"] = "dynamodb"
+        env["MJAPI_SECRET_ARN"] = put_secret(moto.endpoint, SECRET_NAME, secret)
+    else:
+        assert data_dir is not None
+        env["MJAPI_STORE"] = "sqlite"
+        env["MJAPI_DATA_DIR"] = str(data_dir)
+        env["MJAPI_SECRETS_FILE"] = str(_write_secret(data_dir, secret))
     env.update(options.extra_env)
     os.environ.update(env)
     _reset_process_caches()
 
     from mjapi.service.context import Context
-    from mjapi.store.accounts import sync_accounts
+    from mjapi.store.accounts import save_gateway_resume, sync_accounts
 
     ctx = Context.current()
     sync_accounts(ctx.table, ctx.secrets.accounts)
+    if simulator is not None:  # a new simulator knows no session of an earlier run: nothing to resume
+        for account in accounts:
+            save_gateway_resume(ctx.table, str(account["id"]), None)
     api.start()
     notifier = _start_notifier()
 
@@ -183,6 +218,8 @@ def start_stack(options: StackOptions) -> RunningStack:
         accounts=accounts,
         notifier=notifier,
         workdir=workdir,
+        data_dir=data_dir,
+        temporary_data=temporary_data,
     )
 
 
@@ -223,14 +260,23 @@ def _start_relay(options: StackOptions, workdir: Path) -> Supervisor:
 
 
 def _start_notifier() -> Any:
-    """The notifier Lambda's work, offline: the table's stream (moto's) read in a thread and handed to the same
-    service function, which also drains due webhook retries between batches."""
+    """The notifier Lambda's work, offline: the table's stream (moto's, or the sqlite store's change table) read in a
+    thread and handed to the same service function, which also drains due webhook retries between batches."""
     from devstack.change_feed import DynamoStreamFeed, FeedPoller
     from mjapi.service.context import Context
+    from mjapi.store.backends.config import store_kind
+    from mjapi.webhooks.changes import ChangeFeed
     from mjapi.webhooks.service import drain_due, process_changes
 
+    feed: ChangeFeed
+    if store_kind() == "sqlite":
+        from mjapi.store.backends.sqlite_feed import SqliteChangeFeed
+
+        feed = SqliteChangeFeed(TABLE)
+    else:
+        feed = DynamoStreamFeed(TABLE)
     return FeedPoller(
-        DynamoStreamFeed(TABLE),
+        feed,
         lambda changes: process_changes(Context.current(), changes),
         drain=lambda: drain_due(Context.current()),
     ).start()
@@ -260,3 +306,58 @@ def _dispatcher_schedule(stop: threading.Event, interval: float) -> None:
             handler({"source": "aws.events", "detail-type": "Scheduled Event"}, LambdaContextStub())
         except Exception:
             logger.exception("dispatcher run failed")
+
+
+# -- the single-machine store's data directory --------------------------------------------------------------------
+
+SECRET_FILE = "secrets.json"  # noqa: S105 - a file name, not a secret
+
+
+def _data_files(data_dir: Path) -> list[Path]:
+    """What the stack keeps in its data directory (and all that ``fresh`` deletes: never anything else there)."""
+    db = data_dir / f"{TABLE}.sqlite3"
+    return [
+        db,
+        db.with_name(db.name + "-wal"),
+        db.with_name(db.name + "-shm"),
+        data_dir / "objects",
+        data_dir / SECRET_FILE,
+    ]
+
+
+def prepare_data_dir(data_dir: Path | None, *, fresh: bool) -> Path:
+    """The absolute data directory, created; ``fresh`` empties it of an earlier run's table, images and secret first.
+    ``None`` makes a temporary one."""
+    if data_dir is None:
+        return Path(tempfile.mkdtemp(prefix="mjapi-data-"))
+    path = data_dir.expanduser().resolve()
+    if fresh:
+        for entry in _data_files(path):
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            elif entry.exists():
+                entry.unlink()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _kept_secret(data_dir: Path | None) -> dict[str, Any]:
+    if data_dir is None:
+        return {}
+    try:
+        kept = json.loads((data_dir / SECRET_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return kept if isinstance(kept, dict) else {}
+
+
+def _write_secret(data_dir: Path, secret: dict[str, Any]) -> Path:
+    """The accounts and keys as the secrets file the API and the relay read (``MJAPI_SECRETS_FILE``), owner-only."""
+    path = data_dir / SECRET_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(secret, fh)
+    os.replace(tmp, path)
+    return path

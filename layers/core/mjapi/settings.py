@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +20,12 @@ class Settings(BaseSettings):
     table_name: str = "mjapi"
     bucket_name: str = "mjapi-images"
     cdn_base_url: str = Field(default="", description="Public base URL of the image CDN (CloudFront, or a local route)")
+    # Where the table and the images live: DynamoDB + S3 (AWS, moto), or SQLite + a local directory on one machine
+    # (``make run``'s default; mjapi.store.backends). FULL syncs every commit to disk, NORMAL only survives a process
+    # crash (not a power cut) but commits ~50x faster.
+    store: Literal["dynamodb", "sqlite"] = "dynamodb"
+    data_dir: Path = Path(".devstack/data")
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     # Where Discord accounts and the admin key come from: Secrets Manager in AWS, a JSON file or inline JSON locally.
     secret_arn: str | None = None
     secrets_file: Path | None = None

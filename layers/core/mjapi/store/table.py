@@ -1,4 +1,9 @@
-"""A thin typed wrapper over the low-level DynamoDB client for the one table."""
+"""The one table: a thin typed wrapper over the low-level DynamoDB client.
+
+``Table(...)`` is a :class:`mjapi.store.backends.sqlite_table.SqliteTable` instead when ``MJAPI_STORE=sqlite`` (one
+machine: ``make run``'s default). Both take the same DynamoDB expressions and keep the same guarantees, so nothing
+above this class knows which backend it talks to.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from mjapi import aws
 from mjapi.settings import get_settings
+from mjapi.store.backends.config import store_kind
 from mjapi.store.codec import from_item, to_item, values
 
 
@@ -36,6 +42,13 @@ class TransactionCancelled(Exception):
 
 
 class Table:
+    def __new__(cls, name: str | None = None) -> Table:
+        if cls is Table and store_kind() == "sqlite":
+            from mjapi.store.backends.sqlite_table import SqliteTable
+
+            return super().__new__(SqliteTable)
+        return super().__new__(cls)
+
     def __init__(self, name: str | None = None) -> None:
         self.name = name or get_settings().table_name
 
