@@ -420,3 +420,23 @@ def test_a_deferred_answer_reaches_its_job_through_the_loading_message(world: Wo
     finished = world.feed("MESSAGE_UPDATE", answer)
     assert finished.job_id == job.id and finished.finished == JobStatus.SUCCEEDED
     assert world.get(job).info["subscription"].startswith("Pro")
+
+
+def test_restyling_the_parent_for_a_pressed_button_is_not_the_childs_result(world: World) -> None:
+    """The bot edits the grid to turn the pressed button style 1, and the edit may carry the click's interaction: it
+    is still the parent's message, so the child keeps waiting for its own result."""
+    parent = world.job("n-19")
+    world.feed(*dispatches.interaction("INTERACTION_SUCCESS", interaction_id="i-19", nonce="n-19"))
+    world.feed(*_grid(world, message_id="r-19", interaction_id="i-19"))
+    done_parent = world.get(parent)
+    v1 = next(b for row in done_parent.buttons for b in row if b.label == "V1")
+    child = world.job(
+        "n-20", kind=JobKind.ACTION, parent_id=parent.id, parent_message_id="r-19", custom_id=v1.custom_id
+    )
+    world.jobs.add_child(parent.id, child.id)
+    world.feed(*dispatches.interaction("INTERACTION_SUCCESS", interaction_id="i-20", nonce="n-20"))
+    t, edit = _grid(world, message_id="r-19", interaction_id="i-20")
+    outcome = world.feed("MESSAGE_UPDATE", edit)
+    assert outcome.finished is None
+    assert world.get(child).status == JobStatus.SUBMITTED
+    assert world.get(parent).result_message_id == "r-19"

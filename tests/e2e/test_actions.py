@@ -123,8 +123,9 @@ def test_v5_upscales_and_reroll(client: Client) -> None:
 def test_forms_with_remix_on_use_the_callers_prompt_or_the_jobs(client: Client, bot: str, version: str) -> None:
     token = client.token()
     devices = client.http.get("/midjourney/get_devices", headers={"x-admin-key": ADMIN}).json()
-    account = devices[0]["device"]
-    _remix(client, account, True, bot)
+    accounts = [d["device"] for d in devices]  # the imagine may run on any of them
+    for account in accounts:
+        _remix(client, account, True, bot)
     try:
         grid = _imagine(client, token, f"a glass teapot {version}", bot)
         assert grid["images"][0]["id"]
@@ -140,7 +141,8 @@ def test_forms_with_remix_on_use_the_callers_prompt_or_the_jobs(client: Client, 
         assert pan["status"] == "succeeded" and "table" in pan["final_prompt"]
         assert {j["bot"] for j in (remixed, plain, reroll, single, pan)} == {bot}
     finally:
-        _remix(client, account, False, bot)
+        for account in accounts:
+            _remix(client, account, False, bot)
 
 
 def test_bad_inputs_are_clear_4xx(client: Client) -> None:

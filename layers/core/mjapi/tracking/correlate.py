@@ -75,11 +75,13 @@ class Correlator:
         return self.jobs.get(job_id) if job_id else None
 
     def job_id_by_keys(self, corr: Correlation, *, nonce: str | None = None) -> str | None:
-        """Direct keys only (nonce, interaction id, message id), without reading the job itself."""
+        """Direct keys only (nonce, message id, interaction id), without reading the job itself. A message belongs to
+        one job, so its id outranks the interaction id: when the bot edits a finished result to restyle the button
+        that was just pressed, the edit may carry that click's interaction, but it is still the parent's message."""
         return (
             self._lookup_id("nonce", nonce or corr.nonce)
-            or self._lookup_id("interaction", corr.interaction_id)
             or self._lookup_id("message", corr.message_id)
+            or self._lookup_id("interaction", corr.interaction_id)
         )
 
     def by_keys(self, corr: Correlation, *, nonce: str | None = None) -> Job | None:
