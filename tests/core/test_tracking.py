@@ -435,7 +435,7 @@ def test_restyling_the_parent_for_a_pressed_button_is_not_the_childs_result(worl
     )
     world.jobs.add_child(parent.id, child.id)
     world.feed(*dispatches.interaction("INTERACTION_SUCCESS", interaction_id="i-20", nonce="n-20"))
-    t, edit = _grid(world, message_id="r-19", interaction_id="i-20")
+    _t, edit = _grid(world, message_id="r-19", interaction_id="i-20")
     outcome = world.feed("MESSAGE_UPDATE", edit)
     assert outcome.finished is None
     assert world.get(child).status == JobStatus.SUBMITTED
