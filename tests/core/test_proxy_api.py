@@ -630,3 +630,20 @@ def test_an_action_with_a_private_notify_hook_is_code_4(api: ApiClient, table: T
         api, token, "/mj/submit/action", {"taskId": single.id, "customId": zoom_id, "notifyHook": "http://10.0.0.1/"}
     )
     assert refused["code"] == 4 and "notify_hook" in refused["description"]
+
+
+def test_a_banned_word_is_code_24_with_the_word_and_costs_nothing(
+    api: ApiClient, table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MJAPI_BANNED_WORDS", "gore, Splatter")
+    get_settings.cache_clear()
+    token = _token(api)
+    banned = _post(api, token, "/mj/submit/imagine", {"prompt": "a SPLATTER painting of a fox"})
+    assert banned["code"] == 24 and banned["properties"]["bannedWord"] == "splatter"
+    assert banned["result"] is None
+    fine = _post(api, token, "/mj/submit/imagine", {"prompt": "a splattered wall"})  # whole words only
+    assert fine["code"] in (1, 22)
+    original = api.get("/midjourney/imagine", query={"token": token, "prompt": "gore"})
+    assert original.status == 400 and original.json()["code"] == "banned_prompt"
+    assert original.json()["banned_word"] == "gore"
+    assert get_token(table, hash_token(token)).remaining == 19  # type: ignore[union-attr]

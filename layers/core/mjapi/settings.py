@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     queue_timeout_seconds: int = 3600
     job_retention_days: int = 90
     max_prompt_length: int = 4000
+    # Words refused before a job is spent (whole words, any case; comma-separated): Midjourney's own list is not
+    # public, so operators list what their accounts got refused for. The bot still refuses anything it bans itself.
+    banned_words: str = ""
     # Lambda takes at most 6 MB of request payload, and API Gateway base64-encodes binary bodies (x4/3): one request
     # carries at most ~4.1 MiB of file, so a larger image gets a clear 413 instead of API Gateway's bare error.
     max_upload_bytes: int = 4 * 1024 * 1024

@@ -57,7 +57,7 @@ FAILURE = 9
 EXISTED = 21  # waiting for the form (MODAL)
 IN_QUEUE = 22
 QUEUE_REJECTED = 23
-BANNED_PROMPT = 24  # never at submit time: the bot refuses banned prompts later and the task fails (failReason)
+BANNED_PROMPT = 24  # a word of MJAPI_BANNED_WORDS; what only the bot bans fails the task later (failReason)
 
 
 def _coerce_id(value: Any) -> Any:
@@ -248,6 +248,8 @@ def _error_result(exc: ApiError) -> SubmitResult:
         return _result(NOT_FOUND, exc.message)
     if exc.status == 429:
         return _result(QUEUE_REJECTED, exc.message, reason=exc.code)
+    if exc.code == "banned_prompt":
+        return _result(BANNED_PROMPT, exc.message, bannedWord=exc.extra.get("banned_word"))
     if exc.status >= 500:
         return _result(FAILURE, exc.message)
     return _result(VALIDATION_ERROR, exc.message, reason=exc.code)

@@ -15,6 +15,7 @@ spaces), so normalised prompts also match the bot's content for last-resort corr
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,6 +54,16 @@ def normalize_prompt(text: str) -> str:
     text = _INVISIBLE.sub("", text.replace("\u2014", "--"))
     text = _EN_DASH_PARAM.sub("--", text)
     return _WS.sub(" ", text).strip()
+
+
+def banned_word(text: str, words: Sequence[str]) -> str | None:
+    """The first of ``words`` that ``text`` contains as a whole word (any case), else None."""
+    lowered = text.lower()
+    for word in words:
+        cleaned = word.strip().lower()
+        if cleaned and re.search(rf"(?<!\w){re.escape(cleaned)}(?!\w)", lowered):
+            return cleaned
+    return None
 
 
 def forbidden_characters(text: str) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from mjapi import net_guard
 from mjapi.images import InvalidImage, inspect_image, store_image
-from mjapi.midjourney.prompt import PromptCheck, check_prompt
+from mjapi.midjourney.prompt import PromptCheck, banned_word, check_prompt
 from mjapi.models import ApiToken, Bot, Job, JobKind, Mode
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError, bad_request, not_found
@@ -18,6 +18,8 @@ def check_prompt_or_400(ctx: Context, prompt: str | None, *, max_length: int | N
     """Reject prompts the bot would certainly refuse before spending a job on them (the 4xx names the problem)."""
     limit = ctx.settings.max_prompt_length if max_length is None else min(max_length, ctx.settings.max_prompt_length)
     check = check_prompt(prompt or "", max_length=limit)
+    if word := banned_word(check.normalized, ctx.settings.banned_words.split(",")):
+        raise bad_request("banned_prompt", f"The prompt contains a banned word ({word}).", banned_word=word)
     if check.ok:
         return check
     first = check.errors[0]
