@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from mjapi.service.context import Context
 from tests.e2e.conftest import ADMIN, Client
 
 
@@ -223,3 +224,34 @@ def test_niji_is_a_per_request_choice_on_the_same_accounts(client: Client) -> No
     )
     assert resp.status_code == 200 and resp.json()["status"] == "succeeded", resp.text
     assert "remix" in resp.json()["result"]
+
+
+def test_animate_makes_a_video_job_with_an_mp4_on_our_cdn(client: Client) -> None:
+    """Today's bot (v7, the default) offers Animate under single images: a video job, billed like any action."""
+    token = client.token(count=5)
+    grid = _imagine(client, token, "a paper lantern drifting")
+    single = client.wait_job(token, _press(client, token, grid["id"], "U1"))
+    assert "Animate (High motion)" in _buttons(single)
+    video = client.wait_job(token, _press(client, token, single["id"], "Animate (High motion)"))
+    assert video["status"] == "succeeded", video
+    assert video["video_url"] and video["video_url"].startswith(client.stack.api_url)
+    clip = client.http.get(video["video_url"])
+    assert clip.status_code == 200 and clip.headers["content-type"] == "video/mp4"
+    assert clip.content[4:8] == b"ftyp"  # an ISO media file
+    used = client.http.get("/midjourney/history", params={"token": token}).json()["data"]
+    assert len(used) == 3  # imagine, U1, Animate: each one use
+
+
+def test_cancel_a_running_button_job_through_its_cancel_button(client: Client) -> None:
+    """Today's button jobs show their progress on an ephemeral message whose Cancel Job button stops them."""
+    token = client.token(count=5)
+    grid = _imagine(client, token, "a long corridor")
+    single = client.wait_job(token, _press(client, token, grid["id"], "U2"))
+    stuck = _press(client, token, single["id"], "Custom Zoom", prompt="a long corridor simstall --zoom 2")
+    running = client.wait_job(token, stuck, until=lambda b: b["status"] == "running")
+    assert running["status"] == "running"
+    stored = Context.current().jobs.get(stuck)
+    assert stored is not None and stored.cancel_custom_id and stored.cancel_custom_id.startswith("MJ::CancelJob::")
+    resp = client.http.post("/midjourney/cancel", params={"token": token, "id": stuck})
+    assert resp.status_code == 200, resp.text
+    assert client.wait_job(token, stuck)["status"] == "cancelled"
