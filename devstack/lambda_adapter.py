@@ -92,6 +92,9 @@ def response_parts(result: dict[str, Any]) -> tuple[int, list[tuple[str, str]], 
 class _RequestHandler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY the body waits for the client's delayed ACK
+    # (~40 ms per keep-alive request).
+    disable_nagle_algorithm = True
 
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -20,7 +20,7 @@ from tests.e2e.conftest import ADMIN, Client, launch
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[RunningStack]:
-    yield from launch(relay=False, sim_accounts=2)
+    yield from launch(relay=False, sim_accounts=2, store="dynamodb")  # the AWS path: the secret through botocore
 
 
 def test_the_relay_at_debug_logs_no_secret(client: Client, stack: RunningStack, tmp_path: Path) -> None:
