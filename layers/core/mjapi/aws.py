@@ -12,6 +12,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from mjapi.store.backends import calls
+
 _lock = threading.Lock()
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "adaptive"}, max_pool_connections=50)
 
@@ -20,7 +22,9 @@ _CONFIG = Config(retries={"max_attempts": 5, "mode": "adaptive"}, max_pool_conne
 def client(service: str) -> Any:
     """A shared, thread-safe boto3 client for ``service`` (boto3 clients are thread-safe; sessions are not)."""
     with _lock:
-        return boto3.session.Session().client(service, config=_CONFIG)
+        made = boto3.session.Session().client(service, config=_CONFIG)
+    calls.watch_client(service, made)  # benchmarks only (MJAPI_STORE_CALLS_DIR)
+    return made
 
 
 def reset_clients() -> None:

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from mjapi import aws
 from mjapi.settings import get_settings
-from mjapi.store.backends import config
+from mjapi.store.backends import calls, config
 
 
 class ObjectNotFound(LookupError):
@@ -123,12 +123,14 @@ class LocalObjectStore:
         return self.root.joinpath("data", *parts), self.root.joinpath("meta", *parts[:-1], parts[-1] + ".json")
 
     def put(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
+        calls.count("local.PutObject")
         path, meta_path = self._paths(key)
         meta = {"content_type": content_type, "cache_control": cache_control, "etag": _etag(data), "size": len(data)}
         _write_atomically(path, data)
         _write_atomically(meta_path, json.dumps(meta).encode())
 
     def get(self, key: str) -> StoredObject | None:
+        calls.count("local.GetObject")
         path, meta_path = self._paths(key)
         try:
             data = path.read_bytes()
@@ -137,6 +139,7 @@ class LocalObjectStore:
         return StoredObject(data, self._head(key, meta_path, data))
 
     def head(self, key: str) -> ObjectHead | None:
+        calls.count("local.HeadObject")
         path, meta_path = self._paths(key)
         if not path.is_file():
             return None

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mjapi.settings import get_settings
-from mjapi.store.backends import config, expressions
+from mjapi.store.backends import calls, config, expressions
 from mjapi.store.backends.expressions import Scope, check_placeholders, parse_condition, parse_update
 from mjapi.store.backends.items import (
     INDEX_KEYS,
@@ -283,10 +283,12 @@ class SqliteTable(Table):
     # -- reads ----------------------------------------------------------------------------------------------------
 
     def get(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:
+        calls.count("sqlite.GetItem")
         row = self._db.read_one("SELECT item FROM items WHERE pk = ? AND sk = ?", (pk, sk))
         return json.loads(row[0]) if row else None
 
     def batch_get(self, keys: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        calls.count("sqlite.BatchGetItem")
         out: list[dict[str, Any]] = []
         with self._db.connected() as conn:
             for pk, sk in dict.fromkeys(keys):
@@ -307,6 +309,7 @@ class SqliteTable(Table):
         start_key: Mapping[str, Any] | None = None,
         filter_expression: str | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        calls.count("sqlite.Query")
         if index is not None and index not in INDEX_KEYS:
             raise ValidationError(f"The table does not have the specified index: {index}")
         hash_key, range_key = INDEX_KEYS[index] if index else KEY_ATTRIBUTES
@@ -378,6 +381,7 @@ class SqliteTable(Table):
         names: Mapping[str, str] | None = None,
         vals: Mapping[str, Any] | None = None,
     ) -> None:
+        calls.count("sqlite.PutItem")
         new = normalize_item(item)
         check_item(new)
         check = _condition(condition, names, vals)
@@ -402,6 +406,7 @@ class SqliteTable(Table):
         vals: Mapping[str, Any] | None = None,
         return_item: bool = True,
     ) -> dict[str, Any]:
+        calls.count("sqlite.UpdateItem")
         apply = _updater(pk, sk, expression, condition, names, vals)
 
         def write(tx: _Tx) -> dict[str, Any]:
@@ -418,6 +423,7 @@ class SqliteTable(Table):
     def transact(self, operations: Sequence[Mapping[str, Any]]) -> None:
         """All or nothing: every condition is checked on the state before the transaction, then every write is
         applied, in one SQLite transaction. Reasons are reported per item, as DynamoDB's cancellation reasons."""
+        calls.count("sqlite.TransactWriteItems")
         if not operations or len(operations) > MAX_TRANSACTION_ITEMS:
             raise ValidationError(f"a transaction has 1 to {MAX_TRANSACTION_ITEMS} items")
         steps = [_step(op) for op in operations]
