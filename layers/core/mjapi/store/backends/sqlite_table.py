@@ -233,18 +233,24 @@ class _Tx:
         self.conn.execute("INSERT INTO changes (at, old, new) VALUES (?, ?, ?)", (at, old_text, new_text))
 
 
-_databases: dict[Path, Database] = {}
+_databases: dict[Path, Database] = {}  # by resolved path
+_opened: dict[Path, Database] = {}  # by the path as asked for
 _databases_lock = threading.Lock()
 
 
 def open_database(path: Path) -> Database:
-    """The process's one :class:`Database` for ``path`` (created with its schema on first use)."""
+    """The process's one :class:`Database` for ``path`` (created with its schema on first use). A table is made per
+    request: the path is resolved (a few ``lstat`` calls) only the first time it is seen."""
+    db = _opened.get(path)
+    if db is not None:
+        return db
     resolved = path.resolve()
     with _databases_lock:
         db = _databases.get(resolved)
         if db is None:
             db = Database(resolved, synchronous=config.sqlite_synchronous())
             _databases[resolved] = db
+        _opened[path] = db
         return db
 
 
@@ -253,6 +259,7 @@ def close_databases() -> None:
     with _databases_lock:
         databases = list(_databases.values())
         _databases.clear()
+        _opened.clear()
     for db in databases:
         db.close()
 
