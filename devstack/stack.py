@@ -16,13 +16,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from devstack.aws_local import LocalAws, create_bucket, create_table, put_secret, start_moto, use_fake_credentials
 from devstack.cdn import CDN_PREFIX, serve_cdn
 from devstack.console import CONSOLE_PREFIX, serve_console
 from devstack.lambda_adapter import ContainerPool, LambdaHttpServer, load_handler
 from devstack.supervisor import Backoff, HealthCheck, Supervisor, child_env, python_module
+
+if TYPE_CHECKING:
+    from devstack.aws_local import LocalAws
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +139,9 @@ def start_stack(options: StackOptions) -> RunningStack:
         temporary_data = options.data_dir is None
         data_dir = prepare_data_dir(options.data_dir, fresh=options.fresh)
     elif options.store == "dynamodb":
-        moto = start_moto()
+        from devstack.aws_local import create_bucket, create_table, start_moto, use_fake_credentials
+
+        moto = start_moto()  # moto's server is only imported for this store (~17 MiB)
         use_fake_credentials(moto.endpoint)
         create_table(moto.endpoint, TABLE)
         create_bucket(moto.endpoint, BUCKET)
@@ -173,6 +177,8 @@ def start_stack(options: StackOptions) -> RunningStack:
         env["MJAPI_RELAY_GATEWAY_URL"] = simulator.urls.gateway
     if moto is not None:
         env["MJAPI_STORE"] = "dynamodb"
+        from devstack.aws_local import put_secret
+
         env["MJAPI_SECRET_ARN"] = put_secret(moto.endpoint, SECRET_NAME, secret)
     else:
         assert data_dir is not None

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+@cache
+def _types() -> tuple[Any, Any]:
+    """boto3's (de)serializer, imported on first use: the single-machine store never needs boto3 (~25 MiB)."""
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
 
 
 def _to_dynamo_value(value: Any) -> Any:
@@ -40,7 +44,7 @@ def _from_dynamo_value(value: Any) -> Any:
 
 def serialize(value: Any) -> dict[str, Any]:
     """One attribute value, typed."""
-    return _serializer.serialize(_to_dynamo_value(value))  # type: ignore[no-any-return]
+    return _types()[0].serialize(_to_dynamo_value(value))  # type: ignore[no-any-return]
 
 
 def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,7 +53,8 @@ def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _from_dynamo_value(_deserializer.deserialize(v)) for k, v in item.items()}
+    deserializer = _types()[1]
+    return {k: _from_dynamo_value(deserializer.deserialize(v)) for k, v in item.items()}
 
 
 def values(mapping: Mapping[str, Any]) -> dict[str, Any]:
