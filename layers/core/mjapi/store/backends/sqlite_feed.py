@@ -26,12 +26,14 @@ class SqliteChangeFeed:
 
     def read(self, limit: int = 100) -> list[Change]:
         if self._handed != self._done:
-            with self._db.writing() as tx:
-                tx.execute(
+            position = (self.name, self._handed)
+            self._db.write(
+                lambda tx: tx.execute(
                     "INSERT INTO feed_positions (name, seq) VALUES (?, ?) "
                     "ON CONFLICT(name) DO UPDATE SET seq = excluded.seq",
-                    (self.name, self._handed),
+                    position,
                 )
+            )
             self._done = self._handed
         rows = self._db.read(
             "SELECT seq, old, new FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (self._handed, limit)
