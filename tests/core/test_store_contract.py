@@ -632,3 +632,29 @@ def test_sqlite_stores_token_hashes_only(sqlite_table: Table) -> None:
     assert clear.encode() not in raw
     assert token.token_hash.encode() in raw
     assert Table(sqlite_table.name).get(keys.token_pk(token.token_hash), keys.TOKEN_SK) is not None
+
+
+def test_grouped_writes_fail_alone(sqlite_table: Table) -> None:
+    """Writes committed in one group: the ones that fail (a lost condition, an invalid update) leave the others be."""
+    sqlite_table.put({"pk": "G#1", "sk": "G", "n": 0})
+
+    def write(k: int) -> str:
+        try:
+            if k % 3 == 0:
+                sqlite_table.update("G#1", "G", "SET n = absent + :one", vals={":one": 1})  # always invalid
+            elif k % 3 == 1:
+                sqlite_table.update("G#1", "G", "ADD n :one", condition="n < :zero", vals={":one": 1, ":zero": 0})
+            else:
+                sqlite_table.update("G#1", "G", "ADD n :one", vals={":one": 1}, return_item=False)
+        except ValidationError:
+            return "invalid"
+        except ConditionFailed:
+            return "failed"
+        return "ok"
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(write, range(60)))
+    assert (results.count("invalid"), results.count("failed"), results.count("ok")) == (20, 20, 20)
+    assert sqlite_table.get("G#1", "G") == {"pk": "G#1", "sk": "G", "n": 20}
+    changes = SqliteChangeFeed(sqlite_table.name).read(limit=1000)
+    assert [c.new["n"] for c in changes if c.new] == list(range(21))  # one change per applied write, in order
