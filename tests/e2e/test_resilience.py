@@ -62,7 +62,12 @@ def test_fifty_concurrent_jobs_with_identical_prompts(client: Client, stack: Run
     results = _wait_all(client, token, [s["id"] for s in submitted])
     assert all(r["status"] == "succeeded" for r in results), [r for r in results if r["status"] != "succeeded"]
     hashes = [r["images"][0]["actions"][0][0]["id"].rsplit("::", 1)[-1] for r in results]
-    assert len(set(hashes)) == 50, "two jobs got the same Midjourney job"
+    twins = [
+        (r["id"], r["images"][0]["actions"][0][0]["id"])
+        for r, h in zip(results, hashes, strict=True)
+        if hashes.count(h) > 1
+    ]
+    assert len(set(hashes)) == 50, f"two jobs got the same Midjourney job: {twins}"
     assert len({r["images"][0]["url"] for r in results}) == 50, "two jobs got the same image"
     # Each job's result is the simulator's answer to *that* job's prompt.
     assert stack.simulator is not None
@@ -108,7 +113,9 @@ def test_captcha_takes_an_account_out_until_an_operator_enables_it(client: Clien
     failed = client.wait_job(token, _imagine(client, token, "a captcha test", mode="relax")["id"])
     assert failed["status"] == "failed"
     assert failed["error"]["code"] == "account_captcha"
-    devices = {d["device"]: d for d in client.http.get("/midjourney/get_devices", params={"token": token}).json()}
+    devices = {
+        d["device"]: d for d in client.http.get("/midjourney/get_devices", headers={"x-admin-key": ADMIN}).json()
+    }
     hit = [a for a in relax if devices[a]["health"] == "captcha"]
     assert len(hit) == 1
     assert devices[hit[0]]["status"] == "captcha"
@@ -144,7 +151,9 @@ def test_ban_mid_run_fails_running_jobs_clearly_and_spares_the_others(client: Cl
     for n in range(20):
         probe_ids.append(_imagine(client, token, f"after the ban {n}", mode="fast")["id"])
         client.wait_job(token, probe_ids[-1])
-        devices = {d["device"]: d for d in client.http.get("/midjourney/get_devices", params={"token": token}).json()}
+        devices = {
+            d["device"]: d for d in client.http.get("/midjourney/get_devices", headers={"x-admin-key": ADMIN}).json()
+        }
         if devices[victim]["health"] == "banned":
             break
     assert devices[victim]["health"] == "banned"
