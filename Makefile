@@ -37,7 +37,7 @@ fmt: install
 	$(PY) -m ruff check --fix .
 
 bench: install
-	$(PY) bench/bench_simulator.py
+	$(PY) bench/bench_stack.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam .devstack
