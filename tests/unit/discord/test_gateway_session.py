@@ -358,3 +358,19 @@ def test_random_event_sequences_keep_invariants(steps: list[tuple[str, Any]]) ->
         assert seqs == sorted(set(seqs))
         if s.state is State.FATAL:
             assert s.on_frame(hello(), now) == [] and s.on_close(1006, now) == []
+
+
+def test_a_resume_url_that_never_answers_is_given_up() -> None:
+    """A saved resume URL that no longer answers (a restart): resume through the main gateway, then identify anew."""
+    saved = ResumeState(session_id="sess-9", seq=41, resume_gateway_url=RESUME_URL)
+    s = GatewaySession(GatewayConfig(identity=ClientIdentity(token=TOKEN)), ScriptedRng(), saved)
+    [conn] = s.start(0.0)
+    urls = [conn.url]
+    for n in range(7):
+        [conn] = only(s.on_close(None, 1.0 + n, epoch=conn.epoch), Connect)
+        urls.append(conn.url)
+    assert urls[0].startswith(RESUME_URL) and urls[2].startswith(RESUME_URL)
+    assert urls[3] == GATEWAY and conn.url == GATEWAY
+    assert not conn.resume  # the session was dropped: the next HELLO identifies
+    s.on_open(9.0, epoch=conn.epoch)
+    assert only(s.on_frame(hello(), 9.1), Send)[0].payload["op"] == 2

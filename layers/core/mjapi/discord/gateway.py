@@ -44,6 +44,10 @@ DEFAULT_USER_AGENT = (
 )
 
 
+#: Failed connections to resume at before the saved resume URL is dropped (twice as many: the session too).
+RESUME_URL_ATTEMPTS = 3
+
+
 class Op(IntEnum):
     DISPATCH = 0
     HEARTBEAT = 1
@@ -383,6 +387,8 @@ class GatewaySession:
         if code is not None and code in NEW_SESSION_CLOSE_CODES:
             self._forget_session()
         self.failures += 1
+        if code is None and self.state is State.CONNECTING and self._want_resume:
+            self._give_up_resuming_after_failures()
         if (fatal := self._too_many_failures(code)) is not None:
             return fatal
         return [StopHeartbeat(), self._reconnect(self._backoff(), closing=False)]
@@ -424,6 +430,14 @@ class GatewaySession:
         self.fatal_reason = reason
         self.next_heartbeat_at = None
         return [StopHeartbeat(), Fatal(reason=reason, close_code=code)]
+
+    def _give_up_resuming_after_failures(self) -> None:
+        """A resume that cannot even connect (a saved ``resume_gateway_url`` that no longer answers, e.g. after a
+        restart): after a few tries resume through the main gateway URL, after a few more start a new session."""
+        if self.failures >= RESUME_URL_ATTEMPTS:
+            self._resume_url = None
+        if self.failures >= 2 * RESUME_URL_ATTEMPTS:
+            self._forget_session()
 
     def _forget_session(self) -> None:
         self._session_id = None
