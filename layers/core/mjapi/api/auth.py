@@ -85,6 +85,11 @@ def checked_token(ctx: Context, clear: str | None) -> ApiToken:
     return token
 
 
+def reader(ctx: Context, headers: Mapping[str, str], query_token: str | None) -> ApiToken | None:
+    """Who may read or act on a job: the admin any job (None), a client only its own token's."""
+    return None if is_admin(ctx, headers) else require_token(ctx, headers, query_token)
+
+
 def require_usable_token(ctx: Context, headers: Mapping[str, str], query_token: str | None) -> ApiToken:
     return usable(ctx, require_token(ctx, headers, query_token))
 

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, File, Form,
 from pydantic import BaseModel, Field
 
 from mjapi.api import views
-from mjapi.api.auth import is_admin, require_token, require_usable_token, token_of
+from mjapi.api.auth import is_admin, reader, require_token, require_usable_token, token_of
 from mjapi.models import ApiToken, Bot, Job, Mode
 from mjapi.service import commands, operations
 from mjapi.service.commands import BlendImage
@@ -54,11 +54,6 @@ def _ctx() -> Context:
 
 def _headers() -> dict[str, str]:
     return dict(router.current_event.headers or {})
-
-
-def _reader(ctx: Context, token: str | None) -> ApiToken | None:
-    """Who may act on a job: the admin on any (None), a client on its own."""
-    return None if is_admin(ctx, _headers()) else require_token(ctx, _headers(), token)
 
 
 _SEED_RESPONSES: dict[int, Any] = {
@@ -149,7 +144,7 @@ def shorten_post(body: Annotated[ShortenBody, Body()]) -> dict[str, Any]:
 @router.get("/midjourney/shortenjob", tags=TAG, summary="Result of a shorten job: the prompts and their buttons")
 def shortenjob(id: IdQ, token: TokenQ = None) -> dict[str, Any]:
     ctx = _ctx()
-    return views.shorten_view(operations.owned_job(ctx, id, _reader(ctx, token)))
+    return views.shorten_view(operations.owned_job(ctx, id, reader(ctx, _headers(), token)))
 
 
 # -- seed ------------------------------------------------------------------------------------------------------------
@@ -157,7 +152,7 @@ def shortenjob(id: IdQ, token: TokenQ = None) -> dict[str, Any]:
 
 def _seed(body: JobRefBody) -> Response[str]:
     ctx = _ctx()
-    job = operations.owned_job(ctx, body.id, _reader(ctx, token_of(router.current_event, body.token)))
+    job = operations.owned_job(ctx, body.id, reader(ctx, _headers(), token_of(router.current_event, body.token)))
     found = commands.seed(ctx, job, wait_seconds=ctx.settings.switch_wait_seconds)
     value = found.info.get("seed")
     return _json(200 if value is not None else 202, {"id": found.id, "seed": value})
@@ -183,7 +178,7 @@ def seed_post(body: Annotated[JobRefBody, Body()]) -> Response[str]:
 
 def _cancel(body: JobRefBody) -> Response[str]:
     ctx = _ctx()
-    job = operations.owned_job(ctx, body.id, _reader(ctx, token_of(router.current_event, body.token)))
+    job = operations.owned_job(ctx, body.id, reader(ctx, _headers(), token_of(router.current_event, body.token)))
     done = commands.cancel(ctx, job, wait_seconds=ctx.settings.switch_wait_seconds)
     return _json(200 if done.is_terminal else 202, views.job_view(done))
 

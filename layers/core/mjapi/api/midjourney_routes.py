@@ -9,9 +9,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, File, Form,
 from pydantic import BaseModel, Field
 
 from mjapi.api import views
-from mjapi.api.auth import is_admin, require_admin, require_token, require_usable_token, token_of
+from mjapi.api.auth import is_admin, reader, require_admin, require_token, require_usable_token, token_of
 from mjapi.api.openapi_doc import ADMIN_ONLY
-from mjapi.models import ApiToken, Bot, Job, Mode
+from mjapi.models import Bot, Job, Mode
 from mjapi.service import accounts, buttons, operations, queue, tokens
 from mjapi.service.context import Context
 from mjapi.service.errors import bad_request
@@ -68,11 +68,6 @@ def _headers() -> dict[str, str]:
     return dict(router.current_event.headers or {})
 
 
-def _reader(ctx: Context, token: str | None) -> ApiToken | None:
-    """Who may read: the admin sees every job (None), a client only its own."""
-    return None if is_admin(ctx, _headers()) else require_token(ctx, _headers(), token)
-
-
 # -- imagine -----------------------------------------------------------------------------------------------------
 
 
@@ -114,20 +109,20 @@ def imagine_post(body: Annotated[ImagineBody, Body()]) -> dict[str, Any]:
 @router.get("/midjourney/job", tags=TAG, summary="A job and every image of its thread")
 def job(id: IdQ, token: TokenQ = None) -> dict[str, Any]:
     ctx = _ctx()
-    found, children = operations.job_thread(ctx, id, _reader(ctx, token))
+    found, children = operations.job_thread(ctx, id, reader(ctx, _headers(), token))
     return views.job_view(found, children)
 
 
 @router.get("/midjourney/progress", tags=TAG, summary="Progress percentage and preview image")
 def progress(id: IdQ, token: TokenQ = None) -> dict[str, Any]:
     ctx = _ctx()
-    return views.progress_view(operations.owned_job(ctx, id, _reader(ctx, token)))
+    return views.progress_view(operations.owned_job(ctx, id, reader(ctx, _headers(), token)))
 
 
 @router.get("/midjourney/descjob", tags=TAG, summary="Result of a describe job")
 def descjob(id: IdQ, token: TokenQ = None) -> dict[str, Any]:
     ctx = _ctx()
-    return views.describe_view(operations.owned_job(ctx, id, _reader(ctx, token)))
+    return views.describe_view(operations.owned_job(ctx, id, reader(ctx, _headers(), token)))
 
 
 @router.get("/midjourney/history", tags=TAG, summary="The caller's jobs, newest first")
