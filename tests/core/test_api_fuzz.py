@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-import json
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mjapi.secrets import clear_secrets_cache, get_secrets
-from mjapi.store.accounts import set_session, sync_accounts
 from mjapi.store.table import Table
-from tests.support.apigw import ApiClient
+from tests.support.apigw import ApiClient, unreachable_discord_handler
 
 ADMIN = "admin-key-for-fuzzing-0123456789"
 GET_ROUTES = [
@@ -65,16 +61,7 @@ values = st.one_of(
 
 @pytest.fixture
 def api(table: Table, monkeypatch: pytest.MonkeyPatch) -> ApiClient:
-    accounts = [{"id": "x1", "token": "discord-token", "channel_id": "123", "mode": "fast"}]
-    monkeypatch.setenv("MJAPI_SECRETS_JSON", json.dumps({"admin_key": ADMIN, "accounts": accounts}))
-    monkeypatch.setenv("MJAPI_DISCORD_API_BASE", "http://127.0.0.1:9/api/v9")  # nothing listens: fails fast
-    monkeypatch.setenv("MJAPI_DISCORD_MAX_RETRIES", "0")
-    monkeypatch.setenv("MJAPI_SWITCH_WAIT_SECONDS", "0")
-    clear_secrets_cache()
-    sync_accounts(table, get_secrets().accounts)
-    set_session(table, "x1", "s" * 32)
-    module: Any = importlib.import_module("functions.api.app")
-    return ApiClient(module.lambda_handler)
+    return ApiClient(unreachable_discord_handler(table, monkeypatch, ADMIN))
 
 
 def _check(resp: Any) -> None:

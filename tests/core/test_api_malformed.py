@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
-import json
 from typing import Any
 
 import pytest
 
-from mjapi.secrets import clear_secrets_cache, get_secrets
-from mjapi.store.accounts import set_session, sync_accounts
 from mjapi.store.table import Table
-from tests.support.apigw import ApiClient, multipart
+from tests.support.apigw import ApiClient, multipart, unreachable_discord_handler
 
 ADMIN = "admin-key-for-malformed-0123456789"
 
 
 @pytest.fixture
 def api(table: Table, monkeypatch: pytest.MonkeyPatch) -> ApiClient:
-    accounts = [{"id": "x1", "token": "discord-token", "channel_id": "123", "mode": "fast"}]
-    monkeypatch.setenv("MJAPI_SECRETS_JSON", json.dumps({"admin_key": ADMIN, "accounts": accounts}))
-    monkeypatch.setenv("MJAPI_DISCORD_API_BASE", "http://127.0.0.1:9/api/v9")
-    monkeypatch.setenv("MJAPI_DISCORD_MAX_RETRIES", "0")
-    clear_secrets_cache()
-    sync_accounts(table, get_secrets().accounts)
-    set_session(table, "x1", "s" * 32)
-    module: Any = importlib.import_module("functions.api.app")
-    return ApiClient(module.lambda_handler)
+    return ApiClient(unreachable_discord_handler(table, monkeypatch, ADMIN))
 
 
 @pytest.fixture

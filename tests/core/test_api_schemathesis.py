@@ -3,8 +3,6 @@ inputs, with or without credentials, the API answers without a 5xx."""
 
 from __future__ import annotations
 
-import importlib
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,25 +12,15 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from devstack.lambda_adapter import LambdaHttpServer
-from mjapi.secrets import clear_secrets_cache, get_secrets
-from mjapi.store.accounts import set_session, sync_accounts
 from mjapi.store.table import Table
+from tests.support.apigw import unreachable_discord_handler
 
 ADMIN = "admin-key-for-schemathesis-0123456789"
 
 
 @pytest.fixture
 def api_server(table: Table, monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaHttpServer]:
-    accounts = [{"id": "x1", "token": "discord-token", "channel_id": "123", "mode": "fast"}]
-    monkeypatch.setenv("MJAPI_SECRETS_JSON", json.dumps({"admin_key": ADMIN, "accounts": accounts}))
-    monkeypatch.setenv("MJAPI_DISCORD_API_BASE", "http://127.0.0.1:9/api/v9")  # nothing listens: fails fast
-    monkeypatch.setenv("MJAPI_DISCORD_MAX_RETRIES", "0")
-    monkeypatch.setenv("MJAPI_SWITCH_WAIT_SECONDS", "0")
-    clear_secrets_cache()
-    sync_accounts(table, get_secrets().accounts)
-    set_session(table, "x1", "s" * 32)
-    module: Any = importlib.import_module("functions.api.app")
-    server = LambdaHttpServer(module.lambda_handler, port=0).start()
+    server = LambdaHttpServer(unreachable_discord_handler(table, monkeypatch, ADMIN), port=0).start()
     try:
         yield server
     finally:

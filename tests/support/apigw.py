@@ -74,3 +74,22 @@ class ApiClient:
 
     def post(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.call("POST", path, **kwargs)
+
+
+def unreachable_discord_handler(table: Any, monkeypatch: Any, admin_key: str) -> Any:
+    """The real API handler over ``table`` with one connected account whose Discord answers nothing (sends fail at
+    once, switches do not wait): for tests of the HTTP surface itself."""
+    import importlib
+
+    from mjapi.secrets import clear_secrets_cache, get_secrets
+    from mjapi.store.accounts import set_session, sync_accounts
+
+    accounts = [{"id": "x1", "token": "discord-token", "channel_id": "123", "mode": "fast"}]
+    monkeypatch.setenv("MJAPI_SECRETS_JSON", json.dumps({"admin_key": admin_key, "accounts": accounts}))
+    monkeypatch.setenv("MJAPI_DISCORD_API_BASE", "http://127.0.0.1:9/api/v9")  # nothing listens: fails fast
+    monkeypatch.setenv("MJAPI_DISCORD_MAX_RETRIES", "0")
+    monkeypatch.setenv("MJAPI_SWITCH_WAIT_SECONDS", "0")
+    clear_secrets_cache()
+    sync_accounts(table, get_secrets().accounts)
+    set_session(table, "x1", "s" * 32)
+    return importlib.import_module("functions.api.app").lambda_handler
