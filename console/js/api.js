@@ -94,6 +94,7 @@ export const api = {
     form.append("dimensions", dimensions);
     return call("POST", "/midjourney/blend", { form });
   },
+  shorten: (prompt) => call("POST", "/midjourney/shorten", { json: { prompt } }),
   history: (cursor, limit = 24) => call("GET", "/midjourney/history", { params: { limit, cursor } }),
   devices: () => call("GET", "/midjourney/get_devices"),
   accounts: () => call("GET", "/admin/accounts", { admin: true }),

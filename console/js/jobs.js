@@ -142,6 +142,10 @@ function actionName(job) {
 function renderMedia(card) {
   const { job, el } = card;
   const media = el.querySelector(".job-media");
+  const textOnly = job.kind === "shorten"; // prompts in, prompts out: no picture to wait for
+  el.classList.toggle("text-only", textOnly);
+  media.hidden = textOnly;
+  if (textOnly) return;
   const image = ownImage(job);
   const src = image?.url || (job.kind === "describe" ? card.result?.image_url : null) || job.preview_url;
   const video = image?.video_url;

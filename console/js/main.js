@@ -19,7 +19,7 @@ function showApp() {
   for (const el of $$("[data-admin]")) el.hidden = !admin;
   const who = [auth.token ? "token" : null, admin ? "admin" : null].filter(Boolean).join(" + ");
   $("#who").textContent = `signed in with ${who}`;
-  for (const id of ["#imagine-submit", "#describe-submit", "#blend-submit"]) $(id).disabled = !auth.token;
+  for (const id of ["#imagine-submit", "#describe-submit", "#blend-submit", "#shorten-submit"]) $(id).disabled = !auth.token;
   if (!auth.token) {
     views.select($("#tab-accounts"), false);
   } else {
@@ -135,6 +135,23 @@ function setup() {
       renderBlend();
     } catch (err) {
       showError($("#blend-error"), err);
+    }
+  });
+
+  // Shorten: five shorter prompts, each a button that imagines it
+  $("#panel-shorten").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    showError($("#shorten-error"), "");
+    const prompt = $("#shorten-prompt").value.trim();
+    if (!prompt) {
+      showError($("#shorten-error"), "Write the prompt to shorten.");
+      return;
+    }
+    try {
+      track(await api.shorten(prompt));
+      toast("Shortening…");
+    } catch (err) {
+      showError($("#shorten-error"), err);
     }
   });
 

@@ -135,7 +135,8 @@ def test_forms_with_remix_on_use_the_callers_prompt_or_the_jobs(client: Client, 
         reroll = client.wait_job(token, _press(client, token, grid["id"], "🔄", prompt=f"a glass kettle {version}"))
         assert [j["status"] for j in (remixed, plain, reroll)] == ["succeeded"] * 3, (remixed, plain, reroll)
         assert "copper" in remixed["final_prompt"]
-        assert "glass teapot" in plain["final_prompt"]
+        assert remixed["prompt"] == f"a copper teapot {version}"  # the job's prompt is the one the caller wrote
+        assert "glass teapot" in plain["final_prompt"] and "glass teapot" in plain["prompt"]
         assert "kettle" in reroll["final_prompt"]
         single = client.wait_job(token, _press(client, token, grid["id"], "U3"))
         pan = client.wait_job(token, _press(client, token, single["id"], "⬇️", prompt="a glass teapot on a table"))

@@ -294,6 +294,35 @@ def test_buttons_with_forms_mask_painter_describe_and_blend_by_drop(
     assert blend.evaluate("img => img.naturalWidth > img.naturalHeight")
 
 
+def test_shorten_lists_five_prompts_and_imagines_the_chosen_one(console: Console, client: Client) -> None:
+    console.sign_in(client.token(10))
+    page = console.page
+    page.click("#tool-shorten")
+    page.click("#shorten-submit")  # nothing written: refused in the page, nothing sent
+    page.wait_for_selector("#shorten-error:not(:empty)")
+    assert page.locator(".job").count() == 0
+
+    long_prompt = "a very detailed and elaborate painting of an old lighthouse on a stormy cliff at dusk"
+    page.fill("#shorten-prompt", long_prompt)
+    page.click("#shorten-submit")
+    shortened = page.locator(".job").first
+    shortened.locator(".job-prompts li").nth(4).wait_for()
+    listed = shortened.locator(".job-prompts li").all_text_contents()
+    assert len(listed) == 5 and all(text.strip() for text in listed)
+    assert "lighthouse" in " ".join(listed).lower()
+    page.wait_for_timeout(500)  # the progress bar's fill is animated: let it reach 100 % for the screenshot
+    console.shot("console-shorten.png")
+
+    shortened.get_by_role("button", name="1️⃣").click()  # asks for the prompt, prefilled with the first one
+    page.locator("#prompt-dialog").wait_for()
+    chosen = page.input_value("#prompt-dialog-text")
+    assert chosen and chosen in listed[0]
+    page.click("#prompt-dialog-ok")
+    page.wait_for_function("() => document.querySelectorAll('.job').length === 2")
+    page.wait_for_selector('.job:first-child[data-status="succeeded"] .job-media img.result')
+    assert chosen.split(" --")[0] in (page.locator(".job").first.locator(".job-prompt").text_content() or "")
+
+
 def _drop(page: Any, selector: str, files: list[tuple[str, bytes]]) -> None:
     """A real drop event carrying files, as the browser fires it when files are dragged from the desktop."""
     payload = [{"name": name, "bytes": list(data)} for name, data in files]

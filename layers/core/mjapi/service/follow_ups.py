@@ -26,15 +26,18 @@ def child_job(
     state: str | None = None,
     job_id: str | None = None,
 ) -> Job:
-    """A new job pressing ``custom_id`` on ``parent``'s result message, pinned to the account that owns it. Pure
-    (the webhook URL check reads no DNS); raises 400 ``invalid_notify_hook`` for a hook the URL guard refuses."""
+    """A new job pressing ``custom_id`` on ``parent``'s result message, pinned to the account that owns it. Its prompt
+    is the form's when the caller filled one in (remix, custom zoom, a described or shortened prompt: what the bot
+    will render), else the parent's. Pure (the webhook URL check reads no DNS); raises 400 ``invalid_notify_hook``
+    for a hook the URL guard refuses."""
     parsed = parse_custom_id(custom_id)
     now = now_ms()
+    form_prompt = (options or {}).get("prompt")
     return Job(
         id=job_id or new_job_id(),
         kind=JobKind.ACTION,
         token_hash=parent.token_hash if token_hash is None else token_hash,
-        prompt=parent.final_prompt or parent.prompt,
+        prompt=form_prompt if isinstance(form_prompt, str) and form_prompt else parent.final_prompt or parent.prompt,
         bot=parent.bot,
         account_id=parent.account_id,
         parent_id=parent.id,
