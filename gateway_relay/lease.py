@@ -7,6 +7,8 @@ impossible even when an operator starts a second relay by hand, or a killed task
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from mjapi.clock import now_ms
 from mjapi.store import keys
@@ -43,3 +45,20 @@ def release(table: Table, account_id: str, owner: str) -> None:
             names={"#owner": "owner"},
             vals={":zero": 0, ":me": owner},
         )
+
+
+@dataclass(frozen=True)
+class Holder:
+    owner: str
+    lease_until_ms: int
+
+
+def holders(table: Table, account_ids: Sequence[str]) -> dict[str, Holder]:
+    """The current lease of each account that has one (batched reads; released or expired leases included)."""
+    by_pk = {keys.lease_pk(a): a for a in account_ids}
+    items = table.batch_get([(pk, keys.LEASE_SK) for pk in by_pk])
+    return {
+        by_pk[str(i["pk"])]: Holder(str(i.get("owner", "")), int(i.get("lease_until", 0)))
+        for i in items
+        if str(i.get("pk")) in by_pk
+    }

@@ -1,15 +1,21 @@
-"""The relay process: one worker per enabled account, plus the dispatcher and reaper loops."""
+"""The relay process: one worker per enabled account it holds, plus the dispatcher and reaper loops.
+
+Several relays share the accounts (:mod:`gateway_relay.membership`): each takes the accounts that hash to it among the
+live relays, hands over the ones a newer member should hold, and takes an account outside its share only when that
+account's lease has been free for a while (a relay that is alive but does not take it, e.g. configured differently).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from gateway_relay import health, metrics
+from gateway_relay import health, lease, membership, metrics
 from gateway_relay.settings import RelaySettings
 from gateway_relay.worker import AccountWorker, discover_gateway_url, make_refresher
 from mjapi.clock import now_ms
@@ -29,7 +35,9 @@ logger = logging.getLogger(__name__)
 
 
 class Relay:
-    def __init__(self, settings: RelaySettings | None = None) -> None:
+    def __init__(self, settings: RelaySettings | None = None, *, ctx: Context | None = None) -> None:
+        """``ctx``: the table, jobs and secrets to use instead of :meth:`Context.current` (benchmarks give a store
+        double here)."""
         self.settings = settings or RelaySettings()
         self.workers: dict[str, AccountWorker] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -38,16 +46,29 @@ class Relay:
         self._stop = asyncio.Event()
         self._http = httpx.Client(timeout=30.0, follow_redirects=True)
         self._gateway_urls: dict[str, str] = {}
-        self.ctx: Context | None = None
+        self.ctx: Context | None = ctx
+        self._wanted: dict[str, AccountConfig] = {}  # enabled accounts of the latest secrets
+        self._members: list[membership.Member] = []
+        self._since_ms = now_ms()
+        self._outside_share: dict[str, int] = {}  # account -> when taken (ms) although it hashes to another member
+        self._free_since: dict[str, int] = {}  # account outside the share -> when its lease was first seen free
+        self._next_orphan_scan = 0.0
+        self._handing_off: dict[str, asyncio.Task[None]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="relay"))
-        self.ctx = await asyncio.to_thread(Context.current)
+        if self.ctx is None:
+            self.ctx = await asyncio.to_thread(Context.current)
+        await asyncio.to_thread(self._beat)
+        # Relays started together register before any takes a share (else the first would take every account and
+        # hand most of them over a moment later).
+        await asyncio.sleep(min(self._interval, 1.5))
         await self._reconcile()
         self._loops = [
+            asyncio.create_task(self._balance_loop(), name="balance"),
             asyncio.create_task(self._dispatcher_loop(), name="dispatcher"),
             asyncio.create_task(self._reaper_loop(), name="reaper"),
             asyncio.create_task(self._secrets_loop(), name="secrets"),
@@ -63,8 +84,11 @@ class Relay:
     async def _shutdown(self) -> None:
         for task in self._loops:
             task.cancel()
+        assert self.ctx is not None
+        with contextlib.suppress(Exception):  # else the others re-hash this relay's accounts after its TTL
+            await asyncio.to_thread(membership.leave, self.ctx.table, self.settings.owner_id)
         await asyncio.gather(*(w.stop() for w in self.workers.values()), return_exceptions=True)
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._handing_off.values()]
         if tasks:
             await asyncio.wait(tasks, timeout=15)
         for task in [*self._loops, *tasks]:
@@ -76,12 +100,14 @@ class Relay:
     # -- accounts -------------------------------------------------------------------------------------------------
 
     async def _reconcile(self) -> None:
-        """Start workers for configured, enabled accounts; stop the ones that disappeared or were disabled."""
+        """Read the accounts again; stop the workers of accounts that disappeared, were disabled or changed token,
+        and those that ended (they start again if still this relay's); then balance."""
         assert self.ctx is not None
         bundle = await asyncio.to_thread(get_secrets, refresh=True)
         self.ctx.secrets = bundle
         await asyncio.to_thread(sync_accounts, self.ctx.table, bundle.accounts)
         wanted = {a.id: a for a in bundle.accounts if a.enabled}
+        self._wanted = wanted
         for account_id in list(self.workers):
             worker = self.workers[account_id]
             cfg = wanted.get(account_id)
@@ -96,9 +122,95 @@ class Relay:
                     await asyncio.wait_for(self._tasks[account_id], timeout=10)
                 del self.workers[account_id]
                 del self._tasks[account_id]
-        for account_id, cfg in wanted.items():
-            if account_id not in self.workers:
-                self._start_worker(cfg)
+        await self._balance()
+
+    # -- sharing the accounts with the other relays ---------------------------------------------------------------
+
+    @property
+    def _interval(self) -> float:
+        """Membership beat and balancing period: a third of the lease, like the lease renewal."""
+        return max(0.2, self.settings.lease_seconds / 3)
+
+    def _beat(self) -> None:
+        assert self.ctx is not None
+        membership.beat(self.ctx.table, self.settings.owner_id, self.settings.lease_seconds, self._since_ms)
+
+    async def _balance_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await asyncio.to_thread(self._beat)
+                await self._balance()
+            except Exception:
+                logger.exception("could not balance the accounts")
+
+    async def _balance(self) -> None:
+        """Start the workers of this relay's share, hand over what a settled member should hold, and take accounts
+        nobody took for a while."""
+        assert self.ctx is not None
+        me = self.settings.owner_id
+        now = now_ms()
+        self._members = await asyncio.to_thread(membership.live_members, self.ctx.table, now)
+        members = {m.owner: m for m in self._members}
+        owners = sorted({*members, me})
+        mine = membership.share(self._wanted, owners, me)
+        settled_before = now - int(self._interval * 1000)
+        for account_id in list(self.workers):
+            if account_id in mine or account_id not in self._wanted:
+                self._outside_share.pop(account_id, None)
+                continue
+            rightful = members.get(membership.owner_of(account_id, owners) or "")
+            if rightful is None or rightful.since_ms > settled_before:
+                continue  # not settled yet: a member seen once might be gone at the next look
+            taken = self._outside_share.get(account_id)
+            if taken is not None and rightful.since_ms <= taken:
+                continue  # it was alive when this relay took the account and had not taken it: keep it
+            self._hand_off(account_id)
+        for account_id in sorted(mine):
+            if account_id not in self.workers and account_id not in self._handing_off:
+                self._start_worker(self._wanted[account_id])
+        await self._take_orphans(mine, now)
+
+    async def _take_orphans(self, mine: set[str], now: int) -> None:
+        """Once per lease period: an account outside the share whose lease stayed free (or expired) for a whole lease
+        period is taken here, so no account stays without a session because its member does not take it."""
+        assert self.ctx is not None
+        if time.monotonic() < self._next_orphan_scan:
+            return
+        self._next_orphan_scan = time.monotonic() + self.settings.lease_seconds
+        others = [a for a in self._wanted if a not in mine and a not in self.workers and a not in self._handing_off]
+        held = await asyncio.to_thread(lease.holders, self.ctx.table, others) if others else {}
+        grace = int(self.settings.lease_seconds * 1000)
+        for account_id in others:
+            holder = held.get(account_id)
+            if holder is not None and holder.lease_until_ms >= now:
+                self._free_since.pop(account_id, None)
+                continue
+            first_free = self._free_since.setdefault(account_id, now)
+            if first_free <= now - grace:
+                logger.warning("account %s: nobody took it for a lease period; taking it here", account_id)
+                self._free_since.pop(account_id, None)
+                self._outside_share[account_id] = now
+                self._start_worker(self._wanted[account_id])
+        for account_id in [a for a in self._free_since if a not in others]:
+            del self._free_since[account_id]
+
+    def _hand_off(self, account_id: str) -> None:
+        """Stop this account's worker resumably (its lease is released when it ends): the member it hashes to,
+        already waiting for the lease, takes it and RESUMEs the session."""
+        logger.info("account %s: handing over to the relay it hashes to", account_id)
+        worker = self.workers.pop(account_id)
+        task = self._tasks.pop(account_id)
+        self._outside_share.pop(account_id, None)
+
+        async def finish() -> None:
+            await worker.stop()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=30)
+
+        stopping = asyncio.create_task(finish(), name=f"handoff-{account_id}")
+        self._handing_off[account_id] = stopping
+        stopping.add_done_callback(lambda _t: self._handing_off.pop(account_id, None))
 
     def _start_worker(self, config: AccountConfig) -> None:
         assert self.ctx is not None

@@ -38,6 +38,14 @@ def lease_pk(account_id: str) -> str:
     return f"LEASE#{account_id}"
 
 
+RELAYS_PK = "RELAYS"  # the live relay processes, one item each: the lease balancing's membership
+
+
+def relay_member_sk(owner_id: str) -> str:
+    """One relay process's membership item (under ``RELAYS_PK``), renewed while it runs."""
+    return f"RELAY#{owner_id}"
+
+
 def nonce_pk(nonce: str) -> str:
     return f"NONCE#{nonce}"
 
