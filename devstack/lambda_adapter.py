@@ -160,24 +160,20 @@ def load_handler(path: Path, attribute: str = "lambda_handler") -> Handler:
 
 
 class ContainerPool:
-    """Lambda runs one request at a time per container and scales out with more containers (processes). Handlers
-    (and the Powertools resolver inside them) rely on that, so each local request borrows a container.
-
-    Powertools keeps the request being resolved on a class attribute (``BaseRouter.current_event``), shared by every
-    resolver of a process: two requests resolved at once in one interpreter read each other's events (a job read
-    for one id answered with another). So this process resolves one request at a time, like one container."""
+    """Lambda runs one request at a time per container and scales out with more containers; so does this pool: each
+    request borrows a free container (a fresh copy of the handler module) and waits only when all are busy. Requests
+    in different containers run at once in this process, as they would in separate Lambda sandboxes: the resolver
+    keeps the request being resolved per thread (``mjapi.api.request_state``), not on Powertools' shared class."""
 
     def __init__(self, factory: Callable[[], Handler], size: int = 4) -> None:
         self._free: queue.Queue[Handler] = queue.Queue()
-        self._one_at_a_time = threading.Lock()
         for _ in range(size):
             self._free.put(factory())
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         handler = self._free.get()
         try:
-            with self._one_at_a_time:
-                return handler(event, context)
+            return handler(event, context)
         finally:
             self._free.put(handler)
 

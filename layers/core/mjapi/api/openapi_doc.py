@@ -3,18 +3,30 @@ works) and the errors as the API really answers them (400 ``{code, message}``, n
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, SecurityScheme
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import SecurityScheme
 
-#: The ways to present credentials: an API token (Bearer header, ``token`` query parameter, or the midjourney-proxy
-#: ``mj-api-secret`` header) or the admin key (``x-admin-key`` header).
-SECURITY_SCHEMES: dict[str, SecurityScheme] = {
-    "bearerToken": HTTPBearer(description="An API token from create_token: Authorization: Bearer <token>"),
-    "tokenQuery": APIKey(name="token", in_=APIKeyIn.query, description="The API token as ?token= (original API)"),
-    "mjApiSecret": APIKey(name="mj-api-secret", in_=APIKeyIn.header, description="The API token (midjourney-proxy)"),
-    "adminKey": APIKey(name="x-admin-key", in_=APIKeyIn.header, description="The admin key from the secret"),
-}
+
+@cache
+def security_schemes() -> dict[str, SecurityScheme]:
+    """The ways to present credentials: an API token (Bearer header, ``token`` query parameter, or the
+    midjourney-proxy ``mj-api-secret`` header) or the admin key (``x-admin-key`` header). Built on first use:
+    Powertools' OpenAPI models take ~150 ms to import, and only the documentation routes need them."""
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
+
+    return {
+        "bearerToken": HTTPBearer(description="An API token from create_token: Authorization: Bearer <token>"),
+        "tokenQuery": APIKey(name="token", in_=APIKeyIn.query, description="The API token as ?token= (original API)"),
+        "mjApiSecret": APIKey(
+            name="mj-api-secret", in_=APIKeyIn.header, description="The API token (midjourney-proxy)"
+        ),
+        "adminKey": APIKey(name="x-admin-key", in_=APIKeyIn.header, description="The admin key from the secret"),
+    }
+
+
 TOKEN_OR_ADMIN: list[dict[str, list[str]]] = [
     {"bearerToken": []},
     {"tokenQuery": []},

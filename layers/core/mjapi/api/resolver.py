@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mjapi import __version__
 from mjapi.api import admin_routes, command_routes, midjourney_routes, proxy_routes, webhook_routes
-from mjapi.api.openapi_doc import SECURITY_SCHEMES, document_errors_and_auth
+from mjapi.api.openapi_doc import document_errors_and_auth, security_schemes
 from mjapi.api.request_guard import RouteInfo, body_kind, check_request
+from mjapi.api.request_state import ThreadSafeRestResolver
+from mjapi.api.swagger import swagger_response
 from mjapi.service.errors import ApiError
 from mjapi.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
 logger = Logger(service="mjapi")
 
@@ -40,8 +45,9 @@ def _describe_validation(errors: list[dict[str, Any]]) -> tuple[str, list[dict[s
     return f"{where}{first['problem']}", details
 
 
-class GuardedResolver(APIGatewayRestResolver):
-    """Checks method, content type and body (``request_guard``) before Powertools parses anything."""
+class GuardedResolver(ThreadSafeRestResolver):
+    """Checks method, content type and body (``request_guard``) before Powertools parses anything. The request being
+    resolved is per thread (``ThreadSafeRestResolver``), so one process may resolve several at once."""
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
@@ -54,12 +60,24 @@ class GuardedResolver(APIGatewayRestResolver):
                 "body": json.dumps(exc.body()),
                 "isBase64Encoded": False,
             }
-        return super().resolve(event, context)
+        # Powertools' resolve() publishes the event on the BaseRouter class, where our properties never read it.
+        event_data = cast(APIGatewayProxyEvent, self._to_proxy_event(dict(event)))
+        with self.request_scope(event_data, context):
+            return super().resolve(event, context)
 
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
+        from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
+
         schema = super().get_openapi_schema(**kwargs)
         fixed = document_errors_and_auth(schema.model_dump(mode="json", by_alias=True, exclude_none=True))
         return OpenAPI.model_validate(fixed)
+
+    def build_middleware_stacks(self) -> None:
+        """Powertools builds a route's middleware stack on its first call, unguarded: two threads calling a route for
+        the first time at once would wrap it twice. Build them all once, before any request."""
+        for route in self._static_routes + self._dynamic_routes:
+            if not route._middleware_stack_built:
+                route._build_middleware_stack(router_middlewares=self._router_middlewares, app=self)
 
     def _routes_for(self, path: str) -> list[RouteInfo]:
         return [
@@ -76,19 +94,23 @@ def build_resolver() -> APIGatewayRestResolver:
     app.include_router(admin_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(proxy_routes.router)
-    app.enable_swagger(
-        path="/docs", title=TITLE, version=__version__, description=DESCRIPTION, security_schemes=SECURITY_SCHEMES
-    )
+
+    def openapi_json(**kwargs: Any) -> str:
+        return app.get_openapi_json_schema(
+            title=TITLE, version=__version__, description=DESCRIPTION, security_schemes=security_schemes(), **kwargs
+        )
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response[str]:
+        from aws_lambda_powertools.event_handler.openapi.models import Server
+
+        base = app._get_base_path() or "/"  # "/v1" behind a stage, "/" on a custom domain or locally
+        query = app.current_event.query_string_parameters or {}
+        return swagger_response(lambda: openapi_json(servers=[Server(url=base)]), query)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> Response[str]:
-        return Response(
-            status_code=200,
-            content_type="application/json",
-            body=app.get_openapi_json_schema(
-                title=TITLE, version=__version__, description=DESCRIPTION, security_schemes=SECURITY_SCHEMES
-            ),
-        )
+        return Response(status_code=200, content_type="application/json", body=openapi_json())
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
@@ -114,4 +136,5 @@ def build_resolver() -> APIGatewayRestResolver:
         logger.exception("unhandled error")
         return _json(500, {"code": "internal_error", "message": "Something went wrong on our side."})
 
+    app.build_middleware_stacks()
     return app
