@@ -28,9 +28,9 @@ class RelaySettings(BaseSettings):
     reap_interval_seconds: float = 15.0
     secrets_refresh_seconds: float = 60.0
     disconnected_after_seconds: float = 30.0
-    workers: int = 16
+    workers: int = 128  # threads for store calls and image copies: most of their time is waiting on the network
     copy_previews: bool = True
-    preview_interval_seconds: float = 2.0  # at most one preview upload per job this often
+    preview_interval_seconds: float = 10.0  # the first preview of a job at once, then at most one this often
     fast_fallback_to_relax: bool = True
     catch_up_messages: int = 50
     owner_id: str = Field(default_factory=_default_owner)

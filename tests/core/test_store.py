@@ -244,3 +244,46 @@ def test_account_without_a_live_session_gets_no_slot(table: Table) -> None:
     assert account is not None
     assert not account.usable
     assert account.slots_used == 0
+
+
+def test_a_stale_copy_of_a_job_finishes_it_on_the_account_it_moved_to(table: Table) -> None:
+    """``finish`` builds its transaction from the caller's copy without reading; a copy that no longer says which
+    slot the job holds must not release the wrong account's slot."""
+    _account(table, "a1")
+    _account(table, "a2")
+    _clear, token = create_token(table, count=10, days=1)
+    store = JobStore(table)
+    stale = _job(token.token_hash, "a1")
+    store.create_running(stale, charge=True, mode=None)
+    qkey = keys.pool_queue_key(Bot.MJ.value, None)
+    requeued = store.requeue(stale, qkey)
+    assert requeued is not None
+    store.claim_queued(requeued, account_id="a2", channel_id="c-a2", guild_id=None, nonce="n-moved", mode=None)
+
+    finished = store.finish(stale, JobStatus.SUCCEEDED, {"progress": 100})
+    assert finished is not None and finished.status == JobStatus.SUCCEEDED
+    slots = {a.id: a.slots_used for a in list_accounts(table)}
+    assert slots == {"a1": 0, "a2": 0}
+    assert store.finish(stale, JobStatus.FAILED) is None  # exactly once, stale copy or not
+    assert store.queue_depths() == {qkey: 0}
+
+
+def test_references_go_with_the_jobs_write_and_survive_a_failed_condition(table: Table) -> None:
+    _account(table)
+    _clear, token = create_token(table, count=10, days=1)
+    store = JobStore(table)
+    job = _job(token.token_hash)
+    store.create_running(job, charge=True, mode=None)
+
+    assert store.record_progress(job.id, 40, {"message_id": "m-1"}, refs=[("message", "m-1"), ("hash", "h-1")])
+    assert (store.resolve_ref("message", "m-1"), store.resolve_ref("hash", "h-1")) == (job.id, job.id)
+    assert not store.record_progress(job.id, 30, {}, refs=[("interaction", "i-1")])  # lower: not applied...
+    assert store.resolve_ref("interaction", "i-1") == job.id  # ...but the reference still names the job
+    current = store.get(job.id)
+    assert current is not None and current.progress == 40
+
+    finished = store.finish(current, JobStatus.SUCCEEDED, {"progress": 100}, refs=[("message", "r-1")])
+    assert finished is not None
+    assert store.resolve_ref("message", "r-1") == job.id
+    assert store.finish(current, JobStatus.SUCCEEDED, refs=[("message", "r-2")]) is None
+    assert store.resolve_ref("message", "r-2") is None  # only the writer that finishes the job records its refs

@@ -20,6 +20,9 @@ from mjapi.store.tokens import charge_operation, refund_operation, release_opera
 _ACTIVE = tuple(sorted(s.value for s in ACTIVE_STATUSES))
 _REF_TTL_SECONDS = 3 * 86400
 
+#: A reference to write with a job's transition: ``(kind, key)``, kind one of ``keys.REF_KINDS``.
+Ref = tuple[str, str]
+
 
 class QueueFull(Exception):
     pass
@@ -272,6 +275,10 @@ class JobStore:
         assert isinstance(op, dict)
         self.table.put(op["Item"])
 
+    def put_refs(self, refs: Sequence[Ref], job_id: str) -> None:
+        for kind, key in dict.fromkeys(refs):
+            self.put_ref(kind, key, job_id)
+
     def history(self, token_hash: str, *, limit: int, cursor: str | None = None) -> tuple[list[Job], str | None]:
         """Newest first; ``cursor`` is the ``gsi1sk`` of the last job of the previous page (opaque to clients).
         Raises InvalidCursor when ``cursor`` is not such a key."""
@@ -333,14 +340,36 @@ class JobStore:
         allowed: Iterable[JobStatus] | None = None,
         extra_condition: str | None = None,
         extra_values: Mapping[str, Any] | None = None,
+        refs: Sequence[Ref] = (),
     ) -> bool:
         """Like ``update_fields`` for hot paths that need no result: True if applied, False if the condition
-        (status, monotonic progress...) did not hold."""
-        try:
-            self._update(job_id, fields, allowed, extra_condition, extra_values, return_item=False)
-        except ConditionFailed:
-            return False
-        return True
+        (status, monotonic progress...) did not hold.
+
+        ``refs`` (``(kind, key)`` pairs pointing at this job) are written in the same call: one transaction instead
+        of an update plus a put per reference. When the condition fails they are still written on their own, since a
+        reference names the job whatever its state."""
+        if not refs:
+            try:
+                self._update(job_id, fields, allowed, extra_condition, extra_values, return_item=False)
+            except ConditionFailed:
+                return False
+            return True
+        update = self._update_operation(job_id, fields, allowed, extra_condition, extra_values)
+        unique = list(dict.fromkeys(refs))
+        for attempt in range(_CONFLICT_ATTEMPTS):
+            try:
+                self.table.transact([update, *(ref_put_operation(kind, key, job_id) for kind, key in unique)])
+            except TransactionCancelled as exc:
+                if exc.conflicted:
+                    _conflict_pause(attempt)
+                    continue  # another transaction held the job for a moment (DynamoDB only)
+                if not exc.failed(0):
+                    raise
+                break
+            else:
+                return True
+        self.put_refs(unique, job_id)
+        return False
 
     def _update(
         self,
@@ -352,6 +381,25 @@ class JobStore:
         *,
         return_item: bool,
     ) -> dict[str, Any]:
+        spec = self._update_operation(job_id, fields, allowed, extra_condition, extra_values)["Update"]
+        return self.table.update(
+            keys.job_pk(job_id),
+            keys.JOB_SK,
+            spec["UpdateExpression"],
+            condition=spec["ConditionExpression"],
+            names=spec["ExpressionAttributeNames"],
+            vals=spec["ExpressionAttributeValues"],
+            return_item=return_item,
+        )
+
+    @staticmethod
+    def _update_operation(
+        job_id: str,
+        fields: Mapping[str, Any],
+        allowed: Iterable[JobStatus] | None,
+        extra_condition: str | None,
+        extra_values: Mapping[str, Any] | None,
+    ) -> dict[str, dict[str, Any]]:
         expression, names, vals = _set_expression(encode_documents({**fields, "updated_at": now_ms()}))
         conditions = ["attribute_exists(pk)"]
         if allowed is not None:
@@ -364,36 +412,54 @@ class JobStore:
         if extra_condition:
             conditions.append(f"({extra_condition})")
             vals.update(extra_values or {})
-        return self.table.update(
-            keys.job_pk(job_id),
-            keys.JOB_SK,
-            expression,
-            condition=" AND ".join(conditions),
-            names=names,
-            vals=vals,
-            return_item=return_item,
-        )
+        return {
+            "Update": {
+                "Key": {"pk": keys.job_pk(job_id), "sk": keys.JOB_SK},
+                "UpdateExpression": expression,
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": vals,
+            }
+        }
 
-    def record_progress(self, job_id: str, progress: int, fields: Mapping[str, Any]) -> bool:
-        """Monotonic: applies only if ``progress`` is higher than what is stored and the job is still active."""
+    def record_progress(
+        self, job_id: str, progress: int, fields: Mapping[str, Any], *, refs: Sequence[Ref] = ()
+    ) -> bool:
+        """Monotonic: applies only if ``progress`` is higher than what is stored and the job is still active.
+        ``refs`` as in ``set_fields``."""
         return self.set_fields(
             job_id,
             {**fields, "progress": progress, "status": JobStatus.RUNNING.value},
             allowed=ACTIVE_STATUSES,
             extra_condition="progress < :p",
             extra_values={":p": progress},
+            refs=refs,
         )
 
     def finish(
-        self, job: Job, status: JobStatus, fields: Mapping[str, Any] | None = None, *, refund: bool = False
+        self,
+        job: Job,
+        status: JobStatus,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        refund: bool = False,
+        refs: Sequence[Ref] = (),
     ) -> Job | None:
         """Move ``job`` to a terminal status exactly once, releasing its slot (or queue place) and optionally giving
-        the token its use back. Returns the finished job, or None if another writer finished it first."""
+        the token its use back. Returns the finished job, or None if another writer finished it first.
+
+        No read first: the transaction is built from ``job`` as the caller knows it, and its condition checks every
+        fact the side effects depend on (status, the slot held and on which account, the queue); only when ``job``
+        turns out stale is the item read and the transaction built again. ``refs`` (references to this job, e.g. its
+        result message) are written in the same transaction, so whoever finishes the job also records them."""
         assert status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+        current: Job | None = None if job.is_terminal else job
+        unique = list(dict.fromkeys(refs))
         for attempt in range(5):
-            current = self.get(job.id)
-            if current is None or current.is_terminal:
-                return None
+            if current is None:
+                current = self.get(job.id)
+                if current is None or current.is_terminal:
+                    return None
             now = now_ms()
             updates = {
                 **(fields or {}),
@@ -402,47 +468,65 @@ class JobStore:
                 "updated_at": now,
                 "holds_slot": False,
             }
-            expression, names, vals = _set_expression(encode_documents(updates), remove=("gsi2pk", "gsi2sk"))
-            names["#cur"] = "status"
-            if current.status in (JobStatus.QUEUED, JobStatus.MODAL):  # neither holds a slot
-                condition = "#cur = :cur_waiting"
-                vals[":cur_waiting"] = current.status.value
-            else:
-                condition = f"#cur IN ({', '.join(f':a{n}' for n in range(len(_ACTIVE)))}) AND holds_slot = :held"
-                vals.update({f":a{n}": s for n, s in enumerate(_ACTIVE)})
-                vals[":held"] = current.holds_slot
-            ops: list[Mapping[str, Any]] = [
-                {
-                    "Update": {
-                        "Key": {"pk": keys.job_pk(job.id), "sk": keys.JOB_SK},
-                        "UpdateExpression": expression,
-                        "ConditionExpression": condition,
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": vals,
-                    }
-                }
-            ]
-            if current.status == JobStatus.QUEUED and current.queue_key:
-                ops.append(_queue_pop_operation(current.queue_key))
-            elif current.holds_slot and current.account_id:
-                ops.append(release_slot_operation(current.account_id))
-            if current.counted and current.token_hash:
-                ops.append(release_operation(current.token_hash, refund=refund))
-            elif refund and current.token_hash:
-                ops.append(refund_operation(current.token_hash))
+            ops = [self._finish_operation(current, updates), *self._release_operations(current, refund=refund)]
+            ops.extend(ref_put_operation(kind, key, job.id) for kind, key in unique)
             try:
                 self.table.transact(ops)
             except TransactionCancelled as exc:
                 if exc.failed(0):
-                    continue  # the job moved under us: re-read and decide again
+                    current = None
+                    continue  # the job moved under us (or we knew it stale): read it and decide again
                 if exc.conflicted:
-                    time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # jitter
+                    _conflict_pause(attempt)
                     continue  # another transaction held the account or token item: try again
                 raise
             return Job.model_validate(
                 {**current.model_dump(), **{k: v for k, v in updates.items() if k in Job.model_fields}}
             )
         return None
+
+    @staticmethod
+    def _finish_operation(current: Job, updates: Mapping[str, Any]) -> dict[str, object]:
+        """The job's terminal write, on condition that it still is what ``current`` says in every respect the release
+        depends on."""
+        expression, names, vals = _set_expression(encode_documents(updates), remove=("gsi2pk", "gsi2sk"))
+        names["#cur"] = "status"
+        if current.status in (JobStatus.QUEUED, JobStatus.MODAL):  # neither holds a slot
+            condition = "#cur = :cur_waiting"
+            vals[":cur_waiting"] = current.status.value
+            if current.status == JobStatus.QUEUED and current.queue_key:
+                condition += " AND queue_key = :cur_queue"
+                vals[":cur_queue"] = current.queue_key
+        else:
+            condition = f"#cur IN ({', '.join(f':a{n}' for n in range(len(_ACTIVE)))}) AND holds_slot = :held"
+            vals.update({f":a{n}": s for n, s in enumerate(_ACTIVE)})
+            vals[":held"] = current.holds_slot
+            if current.holds_slot and current.account_id:
+                condition += " AND account_id = :cur_account"
+                vals[":cur_account"] = current.account_id
+        return {
+            "Update": {
+                "Key": {"pk": keys.job_pk(current.id), "sk": keys.JOB_SK},
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": vals,
+            }
+        }
+
+    @staticmethod
+    def _release_operations(current: Job, *, refund: bool) -> list[Mapping[str, Any]]:
+        """What ending ``current`` gives back: its queue place or slot, and its token's count (or use)."""
+        ops: list[Mapping[str, Any]] = []
+        if current.status == JobStatus.QUEUED and current.queue_key:
+            ops.append(_queue_pop_operation(current.queue_key))
+        elif current.holds_slot and current.account_id:
+            ops.append(release_slot_operation(current.account_id))
+        if current.counted and current.token_hash:
+            ops.append(release_operation(current.token_hash, refund=refund))
+        elif refund and current.token_hash:
+            ops.append(refund_operation(current.token_hash))
+        return ops
 
     def requeue(self, job: Job, queue_key: str) -> Job | None:
         """Put an active job back in a queue (its account can no longer run it), freeing its slot. The token is not
@@ -494,6 +578,13 @@ class JobStore:
             condition="attribute_exists(pk)",
             vals={":empty": [], ":child": [child_id]},
         )
+
+
+_CONFLICT_ATTEMPTS = 5
+
+
+def _conflict_pause(attempt: int) -> None:
+    time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # jitter
 
 
 def _set_expression(

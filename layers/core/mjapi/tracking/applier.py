@@ -127,7 +127,7 @@ class EventApplier:
         *,
         copy_previews: bool = True,
         fast_fallback_to_relax: bool = True,
-        preview_interval: float = 2.0,
+        preview_interval: float = 10.0,
         new_job_id: Callable[[], str] | None = None,
     ) -> None:
         self.jobs = jobs
@@ -198,12 +198,12 @@ class EventApplier:
     # -- interactions --------------------------------------------------------------------------------------------
 
     def _interaction_ok(self, _account_id: str, event: InteractionSucceeded) -> Outcome:
-        """Remember the interaction id: it comes back as ``interaction_metadata.id`` on the bot's replies."""
+        """Remember the interaction id: it comes back as ``interaction_metadata.id`` on the bot's replies. Only the
+        reference is written; the job records the id with its first message (``_started``), which carries it too."""
         job_id = self.correlator.job_id_by_keys(event.correlation, nonce=event.nonce) if event.nonce else None
         if job_id is None or not event.id:
             return Outcome()
         self.correlator.remember("interaction", event.id, job_id)
-        self.jobs.set_fields(job_id, {"interaction_id": event.id}, allowed=ACTIVE_STATUSES)
         return Outcome(job_id=job_id)
 
     def _interaction_failed(self, _account_id: str, event: InteractionFailed) -> Outcome:
@@ -217,21 +217,21 @@ class EventApplier:
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
-    def _bind(self, job: Job, message_id: str | None, extra: dict[str, Any] | None = None) -> Job:
-        """Remember the bot's message for this job and move it to ``waiting`` if it was only submitted."""
+    def _bind(self, job: Job, message_id: str | None, extra: dict[str, Any] | None = None) -> None:
+        """Remember the bot's message for this job and move it to ``waiting`` if it was only submitted (the message
+        reference goes with the job's write)."""
         fields: dict[str, Any] = dict(extra or {})
         if message_id and job.message_id != message_id and job.kind not in (JobKind.INFO, JobKind.SWITCH):
             fields["message_id"] = message_id
-        if message_id:
-            self.correlator.remember("message", message_id, job.id)
+        refs = self.correlator.new_refs(job.id, ("message", message_id))
         if job.status == JobStatus.SUBMITTED:
             fields["status"] = JobStatus.WAITING.value
         if not fields or job.is_terminal:
-            return job
-        try:
-            return self.jobs.update_fields(job.id, fields, allowed=ACTIVE_STATUSES)
-        except ConditionFailed:
-            return job
+            if refs:
+                self.jobs.put_refs(refs, job.id)
+        else:
+            self.jobs.set_fields(job.id, fields, allowed=ACTIVE_STATUSES, refs=refs)
+        self.correlator.learned(refs, job.id)
 
     def _job_for_line(self, account_id: str, event: JobStarted | JobProgress | JobPaused | JobStopped) -> Job | None:
         return self.find_job(
@@ -285,12 +285,15 @@ class EventApplier:
             job_id = job.id
         fields: dict[str, Any] = {"final_prompt": event.prompt} if event.prompt else {}
         if corr.message_id:
-            self.correlator.remember("message", corr.message_id, job_id)
             fields["message_id"] = corr.message_id
-        fields.update(self._job_identity(job_id, event))
+        if corr.interaction_id:
+            fields["interaction_id"] = corr.interaction_id
+        fields.update(self._job_identity(event))
+        refs = self._refs(job_id, event)
         waiting = {**fields, "status": JobStatus.WAITING.value}
-        if not self.jobs.set_fields(job_id, waiting, allowed=(JobStatus.SUBMITTED,)) and fields:
+        if not self.jobs.set_fields(job_id, waiting, allowed=(JobStatus.SUBMITTED,), refs=refs) and fields:
             self.jobs.set_fields(job_id, fields, allowed=ACTIVE_STATUSES)  # already running (events reordered)
+        self.correlator.learned(refs, job_id)
         return Outcome(job_id=job_id)
 
     def _progress(self, account_id: str, event: JobProgress) -> Outcome:
@@ -306,26 +309,32 @@ class EventApplier:
         fields: dict[str, Any] = {}
         if corr.message_id:
             fields["message_id"] = corr.message_id
-            self.correlator.remember("message", corr.message_id, job_id)
-        fields.update(self._job_identity(job_id, event))
+        fields.update(self._job_identity(event))
         if event.preview is not None and self.copy_previews and self._preview_due(job_id):
             try:
                 fields["preview_url"] = self.copier.copy(event.preview, prefix="previews").url
             except ImageCopyFailed as exc:
                 logger.info("preview of job %s not copied: %s", job_id, exc)
-        self.jobs.record_progress(job_id, max(1, min(99, event.percent)), fields)
+        refs = self._refs(job_id, event)
+        self.jobs.record_progress(job_id, max(1, min(99, event.percent)), fields, refs=refs)
+        self.correlator.learned(refs, job_id)
         return Outcome(job_id=job_id)
 
-    def _job_identity(self, job_id: str, event: JobStarted | JobProgress) -> dict[str, Any]:
+    def _refs(self, job_id: str, event: JobStarted | JobProgress) -> list[tuple[str, str]]:
+        """The references a running job's message teaches, not yet recorded: its message id, and Midjourney's uuid
+        for the job (so the result, a new message, finds the job by it). Written with the job's own update."""
+        corr = event.correlation
+        return self.correlator.new_refs(job_id, ("message", corr.message_id), ("hash", corr.job_hash))
+
+    @staticmethod
+    def _job_identity(event: JobStarted | JobProgress) -> dict[str, Any]:
         """What a running job's message says about it: Midjourney's uuid for the job (the Cancel Job button of a button
-        job's ephemeral message is the only place it shows before the result; else the preview's name), remembered so
-        the result, a new message, finds the job by it; and the Cancel Job button with its message's flags, which
-        cancelling clicks."""
+        job's ephemeral message is the only place it shows before the result; else the preview's name), and the
+        Cancel Job button with its message's flags, which cancelling clicks."""
         corr = event.correlation
         fields: dict[str, Any] = {}
         if corr.job_hash:
             fields["message_hash"] = corr.job_hash
-            self.correlator.remember("hash", corr.job_hash, job_id)
         cancel = event.cancel_button
         if cancel is not None:
             fields["cancel_custom_id"] = cancel.custom_id
@@ -333,8 +342,9 @@ class EventApplier:
         return fields
 
     def _preview_due(self, job_id: str) -> bool:
-        """At most one preview copy per job every ``preview_interval`` seconds: Midjourney sends an update every few
-        seconds, but a fast bot (or a replay) must not turn every update into an upload."""
+        """The first preview of a job is copied at once (a caller sees an image as soon as the bot shows one), later
+        ones at most every ``preview_interval`` seconds: each copy is a download and an upload, and nobody needs every
+        intermediate image of a job that lasts a minute. The result replaces the preview anyway."""
         now = time.monotonic()
         last = self._previews.get(job_id)
         if last is not None and now - last < self.preview_interval:
@@ -351,8 +361,7 @@ class EventApplier:
         if job is None:
             return Outcome()
         if job.is_terminal:
-            if corr.message_id:
-                self.correlator.remember("message", corr.message_id, job.id)
+            self.correlator.remember("message", corr.message_id, job.id)
             self._restyled(job, event)
             return Outcome(job_id=job.id)
         try:
@@ -374,13 +383,13 @@ class EventApplier:
             "progress": 100,
             "preview_url": None,
         }
-        if corr.message_id:
-            self.correlator.remember("message", corr.message_id, job.id)
-        if message_hash:
-            self.correlator.remember("hash", message_hash, job.id)
-        finished = self.jobs.finish(job, JobStatus.SUCCEEDED, fields)
+        refs = self.correlator.new_refs(job.id, ("message", corr.message_id), ("hash", message_hash))
+        finished = self.jobs.finish(job, JobStatus.SUCCEEDED, fields, refs=refs)
         outcome = Outcome(job_id=job.id)
-        if finished is not None:
+        if finished is None:
+            self.correlator.remember("message", corr.message_id, job.id)  # finished by another writer meanwhile
+        else:
+            self.correlator.learned(refs, job.id)
             outcome.finished = JobStatus.SUCCEEDED
             outcome.released_account = job.account_id if job.holds_slot else None
             follow = self._auto_upscale(finished)
@@ -438,9 +447,12 @@ class EventApplier:
                 fields["upload_url"] = self.copier.copy(event.image, prefix="uploads").url
             except ImageCopyFailed as exc:
                 logger.info("describe image of job %s not copied: %s", job.id, exc)
-        if corr.message_id:
-            self.correlator.remember("message", corr.message_id, job.id)
-        finished = self.jobs.finish(job, JobStatus.SUCCEEDED, fields)
+        refs = self.correlator.new_refs(job.id, ("message", corr.message_id))
+        finished = self.jobs.finish(job, JobStatus.SUCCEEDED, fields, refs=refs)
+        if finished is None:
+            self.correlator.remember("message", corr.message_id, job.id)  # finished by another writer meanwhile
+        else:
+            self.correlator.learned(refs, job.id)
         return Outcome(
             job_id=job.id,
             finished=JobStatus.SUCCEEDED if finished else None,

@@ -11,13 +11,14 @@ with the same prompt on one channel are therefore never confused: they differ in
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from mjapi.midjourney.actions import JobAction
 from mjapi.midjourney.custom_ids import parse_custom_id
 from mjapi.midjourney.models import Correlation
 from mjapi.midjourney.prompt import split_prompt
 from mjapi.models import ACTIVE_STATUSES, Job, JobKind
-from mjapi.store.jobs import JobStore
+from mjapi.store.jobs import JobStore, Ref
 
 
 def prompt_key(prompt: str | None) -> str:
@@ -53,13 +54,20 @@ class Correlator:
 
     def remember(self, kind: str, key: str | None, job_id: str) -> None:
         """Record ``key`` -> job durably (the next relay process needs it too) and in the local cache."""
-        if not key:
-            return
-        cache_key = f"{kind}:{key}"
-        if self._cache.get(cache_key) == job_id:
-            return
-        self.jobs.put_ref(kind, key, job_id)
-        self._cache.remember(cache_key, job_id)
+        refs = self.new_refs(job_id, (kind, key))
+        if refs:
+            self.jobs.put_refs(refs, job_id)
+            self.learned(refs, job_id)
+
+    def new_refs(self, job_id: str, *candidates: tuple[str, str | None]) -> list[Ref]:
+        """The references among ``candidates`` this process has not yet recorded for ``job_id``: the ones to write
+        with the job's next transition (then ``learned``)."""
+        return [(kind, key) for kind, key in candidates if key and self._cache.get(f"{kind}:{key}") != job_id]
+
+    def learned(self, refs: Sequence[Ref], job_id: str) -> None:
+        """``refs`` were written for ``job_id``: later events find the job without a read."""
+        for kind, key in refs:
+            self._cache.remember(f"{kind}:{key}", job_id)
 
     def _lookup_id(self, kind: str, key: str | None) -> str | None:
         if not key:
@@ -77,12 +85,15 @@ class Correlator:
     def job_id_by_keys(self, corr: Correlation, *, nonce: str | None = None) -> str | None:
         """Direct keys only (nonce, message id, interaction id), without reading the job itself. A message belongs to
         one job, so its id outranks the interaction id: when the bot edits a finished result to restyle the button
-        that was just pressed, the edit may carry that click's interaction, but it is still the parent's message."""
-        return (
-            self._lookup_id("nonce", nonce or corr.nonce)
-            or self._lookup_id("message", corr.message_id)
-            or self._lookup_id("interaction", corr.interaction_id)
-        )
+        that was just pressed, the edit may carry that click's interaction, but it is still the parent's message.
+
+        A message just created is the exception: nothing can have recorded its id but an earlier pass over this very
+        event (a replay), which found the same job through its other keys, so those are tried first and the result
+        of a known interaction costs no read of a reference that does not exist."""
+        first, second = ("message", corr.message_id), ("interaction", corr.interaction_id)
+        if corr.source == "MESSAGE_CREATE":
+            first, second = second, first
+        return self._lookup_id("nonce", nonce or corr.nonce) or self._lookup_id(*first) or self._lookup_id(*second)
 
     def by_keys(self, corr: Correlation, *, nonce: str | None = None) -> Job | None:
         job_id = self.job_id_by_keys(corr, nonce=nonce)
