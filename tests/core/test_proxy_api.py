@@ -406,6 +406,12 @@ def test_describe_blend_and_shorten(api: ApiClient, table: Table) -> None:
     assert linked["code"] == 1
     assert _post(api, token, "/mj/submit/describe", {})["code"] == 4
     assert _post(api, token, "/mj/submit/describe", {"link": "ftp://example.com/x.png"})["code"] == 4
+    # links pass the same URL guard as on the original face: no loopback, private or metadata addresses
+    for link in ("http://127.0.0.1:8000/x.png", "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/a.png"):
+        refused = _post(api, token, "/mj/submit/describe", {"link": link})
+        assert refused["code"] == 4 and refused["properties"]["reason"] == "invalid_link", refused
+    refused = _post(api, token, "/mj/submit/imagine", {"prompt": "http://192.168.1.9/cat.png a cat in the style"})
+    assert refused["code"] == 4 and refused["properties"]["reason"] == "invalid_image_url", refused
 
     images = [_data_url(_png(color=(n, n, n))) for n in (10, 20, 30)]
     blended = _post(api, token, "/mj-relax/mj/submit/blend", {"base64Array": images, "dimensions": "PORTRAIT"})

@@ -39,6 +39,7 @@ class JobKind(StrEnum):
 
 
 # Kinds that occupy a Midjourney concurrency slot; the others are instant slash commands.
+ORIGINAL_API = "midjourney"  # Job.api of jobs made through /midjourney/* (the /mj face's is service.proxy.API)
 SLOT_KINDS = frozenset({JobKind.IMAGINE, JobKind.ACTION, JobKind.DESCRIBE, JobKind.BLEND, JobKind.SHORTEN})
 
 
@@ -142,7 +143,7 @@ class Job(BaseModel):
     notice: str | None = None  # the bot's latest non-fatal notice, e.g. "job_queued" (Midjourney's own queue)
     notify_hook: str | None = None
     state: str | None = None
-    api: str = "midjourney"  # the API face that submitted it ("midjourney" or "mj"): its webhooks take that shape
+    api: str = ORIGINAL_API  # the API face that submitted it ("midjourney" or "mj"): its webhooks take that shape
     counted: bool = False  # charged to its token and counted in the token's active jobs until it ends
     created_at: int = 0  # epoch milliseconds
     updated_at: int = 0

@@ -16,7 +16,18 @@ from mjapi.discord.commands import CATALOG, CommandNotFound
 from mjapi.discord.rest import DiscordError, DiscordRest
 from mjapi.ids import new_nonce, new_session_id
 from mjapi.images import InvalidImage, inspect_image, store_image
-from mjapi.models import ACTIVE_STATUSES, APPLICATION_IDS, Account, ApiToken, Bot, Job, JobKind, JobStatus, Mode
+from mjapi.models import (
+    ACTIVE_STATUSES,
+    APPLICATION_IDS,
+    ORIGINAL_API,
+    Account,
+    ApiToken,
+    Bot,
+    Job,
+    JobKind,
+    JobStatus,
+    Mode,
+)
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError, bad_request, not_found
 from mjapi.service.jobs import new_job, submit, wait_for
@@ -78,6 +89,8 @@ def blend(
     mode: Mode | None = None,
     notify_hook: str | None = None,
     state: str | None = None,
+    account_id: str | None = None,
+    api: str = ORIGINAL_API,
 ) -> Job:
     """/blend of 2-5 images (each checked, then stored on our side for the submitter to upload); charged one use."""
     if not MIN_BLEND_IMAGES <= len(images) <= MAX_BLEND_IMAGES:
@@ -104,10 +117,12 @@ def blend(
         token,
         bot=bot,
         mode=mode,
+        account_id=account_id,
         options=options,
         upload_filenames=[_safe_name(image.filename, n, facts.extension) for n, (image, facts) in enumerate(checked)],
         notify_hook=notify_hook,
         state=state,
+        api=api,
     )
     return submit(ctx, job)
 
@@ -128,10 +143,23 @@ def shorten(
     bot: Bot = Bot.MJ,
     notify_hook: str | None = None,
     state: str | None = None,
+    mode: Mode | None = None,
+    account_id: str | None = None,
+    api: str = ORIGINAL_API,
 ) -> Job:
     """/shorten: five shorter prompts, each with a button that imagines it (pressed through the action route)."""
     check = check_prompt_or_400(ctx, prompt)
-    job = new_job(JobKind.SHORTEN, token, prompt=check.normalized, bot=bot, notify_hook=notify_hook, state=state)
+    job = new_job(
+        JobKind.SHORTEN,
+        token,
+        prompt=check.normalized,
+        bot=bot,
+        mode=mode,
+        account_id=account_id,
+        notify_hook=notify_hook,
+        state=state,
+        api=api,
+    )
     return submit(ctx, job)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from mjapi import net_guard
 from mjapi.images import InvalidImage, inspect_image, store_image
 from mjapi.midjourney.prompt import PromptCheck, banned_word, check_prompt
-from mjapi.models import ApiToken, Bot, Job, JobKind, Mode
+from mjapi.models import ORIGINAL_API, ApiToken, Bot, Job, JobKind, Mode
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError, bad_request, not_found
 from mjapi.service.jobs import new_job as _new_job
@@ -52,26 +53,40 @@ def imagine(
     notify_hook: str | None = None,
     state: str | None = None,
     auto_upscale: bool = False,
+    own_image_urls: Sequence[str] = (),
+    account_id: str | None = None,
+    api: str = ORIGINAL_API,
 ) -> Job:
-    check = check_prompt_or_400(ctx, prompt)
+    """/imagine. ``own_image_urls`` (images the caller uploaded, now on our CDN) lead the prompt and skip the URL guard
+    that every other image link passes; ``account_id`` pins the job to one account."""
+    check = check_prompt_or_400(ctx, " ".join([*own_image_urls, prompt]))
     for url in check.parts.image_urls:
-        public_url_or_400(url, "invalid_image_url")
-    if check.requested_mode:
-        asked = Mode(check.requested_mode)
-        if mode is not None and mode != asked:
-            raise bad_request("conflicting_mode", f"mode={mode.value} contradicts --{asked.value} in the prompt.")
-        mode = asked
+        if url not in own_image_urls:
+            public_url_or_400(url, "invalid_image_url")
     job = _new_job(
         JobKind.IMAGINE,
         token,
         prompt=check.normalized,
-        mode=mode,
+        mode=mode_of(check, mode),
         bot=bot,
+        account_id=account_id,
         notify_hook=notify_hook,
         state=state,
         options={"auto_upscale": True} if auto_upscale else {},
+        api=api,
     )
     return submit(ctx, job)
+
+
+def mode_of(check: PromptCheck, mode: Mode | None) -> Mode | None:
+    """The mode a job asks for: the route's or filter's, or ``--fast``/``--relax``/``--turbo`` in the prompt; both
+    only when they agree (400 ``conflicting_mode`` otherwise)."""
+    if not check.requested_mode:
+        return mode
+    asked = Mode(check.requested_mode)
+    if mode is not None and mode != asked:
+        raise bad_request("conflicting_mode", f"The requested mode ({mode.value}) contradicts --{asked.value}.")
+    return asked
 
 
 def owned_job(ctx: Context, job_id: str | None, owner: ApiToken | None) -> Job:
@@ -110,6 +125,9 @@ def describe(
     bot: Bot = Bot.MJ,
     notify_hook: str | None = None,
     state: str | None = None,
+    mode: Mode | None = None,
+    account_id: str | None = None,
+    api: str = ORIGINAL_API,
 ) -> Job:
     options: dict[str, Any] = {}
     upload_url: str | None = None
@@ -133,6 +151,15 @@ def describe(
     else:
         raise bad_request("image_required", "Send an image file (multipart field 'image') or a 'link'.")
     job = _new_job(
-        JobKind.DESCRIBE, token, bot=bot, options=options, upload_url=upload_url, notify_hook=notify_hook, state=state
+        JobKind.DESCRIBE,
+        token,
+        bot=bot,
+        mode=mode,
+        account_id=account_id,
+        options=options,
+        upload_url=upload_url,
+        notify_hook=notify_hook,
+        state=state,
+        api=api,
     )
     return submit(ctx, job)

@@ -17,13 +17,12 @@ from mjapi.images import InvalidImage, inspect_image, store_image
 from mjapi.midjourney.actions import ButtonAction, Opens
 from mjapi.midjourney.custom_ids import CustomId, parse_custom_id
 from mjapi.midjourney.prompt import MAX_MODAL_PROMPT_LENGTH
-from mjapi.models import Account, ApiToken, Bot, Button, Job, JobKind, JobStatus, Mode
-from mjapi.service import commands
+from mjapi.models import Account, ApiToken, Bot, Button, Job, JobStatus, Mode
+from mjapi.service import commands, operations
 from mjapi.service.buttons import decode_mask, find_button
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError, bad_request
 from mjapi.service.follow_ups import child_job, submit_child
-from mjapi.service.jobs import new_job, submit
 from mjapi.service.operations import check_prompt_or_400
 from mjapi.store.accounts import get_account, list_accounts
 from mjapi.store.jobs import JobExists
@@ -158,15 +157,6 @@ def _first_served_mode(ctx: Context, bot: Bot, modes: Sequence[Mode]) -> Mode:
     return next((m for m in modes if m in served), modes[0])
 
 
-def _checked_mode(prompt_mode: str | None, mode: Mode | None) -> Mode | None:
-    if not prompt_mode:
-        return mode
-    asked = Mode(prompt_mode)
-    if mode is not None and mode != asked:
-        raise bad_request("conflicting_mode", f"The {mode.value} route or filter contradicts --{asked.value}.")
-    return asked
-
-
 # -- submissions ---------------------------------------------------------------------------------------------------
 
 
@@ -182,20 +172,18 @@ def imagine(
     state: str | None = None,
 ) -> Job:
     """/imagine; image prompts go to our CDN first and their URLs lead the prompt (as OSS does with Discord's)."""
-    urls = store_uploads(images)
-    check = check_prompt_or_400(ctx, " ".join([*urls, prompt]))
-    job = new_job(
-        JobKind.IMAGINE,
+    return operations.imagine(
+        ctx,
         token,
-        prompt=check.normalized,
+        prompt=prompt,
+        own_image_urls=store_uploads(images),
         bot=bot,
-        mode=_checked_mode(check.requested_mode, place.mode),
+        mode=place.mode,
         account_id=place.account_id,
         notify_hook=notify_hook,
         state=state,
         api=API,
     )
-    return submit(ctx, job)
 
 
 def describe(
@@ -209,29 +197,21 @@ def describe(
     notify_hook: str | None = None,
     state: str | None = None,
 ) -> Job:
-    if image is not None:
-        stored = store_image(image.data, prefix="uploads")
-        options: dict[str, object] = {"upload_key": stored.key, "filename": image.name}
-        upload_url = stored.url
-    elif link:
-        if not link.startswith(("https://", "http://")) or len(link) > 2000:
-            raise bad_request("invalid_link", "link must be an http(s) URL.")
-        options, upload_url = {"link": link}, link
-    else:
+    if image is None and not link:
         raise bad_request("image_required", "Send the image as 'base64' (a data URL) or its 'link'.")
-    job = new_job(
-        JobKind.DESCRIBE,
+    return operations.describe(
+        ctx,
         token,
+        image=image.data if image else None,
+        filename=image.name if image else None,
+        link=link,
         bot=bot,
         mode=place.mode,
         account_id=place.account_id,
-        options=options,
-        upload_url=upload_url,
         notify_hook=notify_hook,
         state=state,
         api=API,
     )
-    return submit(ctx, job)
 
 
 def blend(
@@ -245,27 +225,18 @@ def blend(
     notify_hook: str | None = None,
     state: str | None = None,
 ) -> Job:
-    low, high = commands.MIN_BLEND_IMAGES, commands.MAX_BLEND_IMAGES
-    if not low <= len(images) <= high:
-        raise bad_request("invalid_image_count", f"Blend takes {low} to {high} images; {len(images)} were sent.")
-    option = commands.blend_dimensions(dimensions)
-    stored = [store_image(image.data, prefix="uploads") for image in images]
-    options: dict[str, object] = {"upload_keys": [s.key for s in stored]}
-    if option:
-        options["dimensions"] = option
-    job = new_job(
-        JobKind.BLEND,
+    return commands.blend(
+        ctx,
         token,
+        images=[commands.BlendImage(image.data, image.name) for image in images],
+        dimensions=dimensions,
         bot=bot,
         mode=place.mode,
         account_id=place.account_id,
-        options=options,
-        upload_filenames=[image.name for image in images],
         notify_hook=notify_hook,
         state=state,
         api=API,
     )
-    return submit(ctx, job)
 
 
 def shorten(
@@ -278,11 +249,10 @@ def shorten(
     notify_hook: str | None = None,
     state: str | None = None,
 ) -> Job:
-    check = check_prompt_or_400(ctx, prompt)
-    job = new_job(
-        JobKind.SHORTEN,
+    return commands.shorten(
+        ctx,
         token,
-        prompt=check.normalized,
+        prompt=prompt,
         bot=bot,
         mode=place.mode,
         account_id=place.account_id,
@@ -290,7 +260,6 @@ def shorten(
         state=state,
         api=API,
     )
-    return submit(ctx, job)
 
 
 # -- buttons ---------------------------------------------------------------------------------------------------------
