@@ -190,10 +190,12 @@ def start_stack(options: StackOptions) -> RunningStack:
     _reset_process_caches()
 
     from mjapi.service.context import Context
+    from mjapi.service.submitter import prepare_clients
     from mjapi.store.accounts import save_gateway_resume, sync_accounts
 
     ctx = Context.current()
     sync_accounts(ctx.table, ctx.secrets.accounts)
+    prepare_clients(ctx.secrets.accounts)  # the containers share this process's clients: made once, before requests
     if simulator is not None:  # a new simulator knows no session of an earlier run: nothing to resume
         for account in accounts:
             save_gateway_resume(ctx.table, str(account["id"]), None)

@@ -6,14 +6,13 @@ import base64
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from mjapi.discord import interactions
 from mjapi.discord.commands import CATALOG, CommandCatalog, CommandNotFound, CommandRef
 from mjapi.discord.rest import DiscordError, DiscordRest, Upload
 from mjapi.ids import new_session_id
-from mjapi.images import inspect_image, load_object
 from mjapi.models import APPLICATION_IDS, Account, AccountConfig, Job, JobKind
 from mjapi.settings import get_settings
 
@@ -55,7 +54,10 @@ _clients_lock = threading.Lock()
 
 def default_rest_factory(config: AccountConfig) -> DiscordRest:
     """One long-lived client per account (and token, proxy, base URL): connections and TLS state are reused, which
-    matters for a Lambda container serving many requests and for the relay. httpx clients are thread-safe."""
+    matters for a Lambda container serving many requests and for the relay. httpx clients are thread-safe.
+
+    The client is built outside the lock (it costs milliseconds, more on a process's first): requests for other
+    accounts never wait for it. Two first requests of one account may both build one; the first stored wins."""
     settings = get_settings()
     key = (
         config.id,
@@ -63,19 +65,28 @@ def default_rest_factory(config: AccountConfig) -> DiscordRest:
         config.proxy,
         settings.discord_api_base,
     )
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = DiscordRest(
-                config.token.get_secret_value(),
-                base_url=settings.discord_api_base,
-                proxy=config.proxy,
-                user_agent=config.user_agent or settings.discord_user_agent,
-                timeout=settings.discord_timeout_seconds,
-                max_retries=settings.discord_max_retries,
-            )
-            _clients[key] = client
+    client = _clients.get(key)
+    if client is not None:
         return client
+    built = DiscordRest(
+        config.token.get_secret_value(),
+        base_url=settings.discord_api_base,
+        proxy=config.proxy,
+        user_agent=config.user_agent or settings.discord_user_agent,
+        timeout=settings.discord_timeout_seconds,
+        max_retries=settings.discord_max_retries,
+    )
+    with _clients_lock:
+        client = _clients.setdefault(key, built)
+    if client is not built:
+        built.close()
+    return client
+
+
+def prepare_clients(configs: Iterable[AccountConfig]) -> None:
+    """Build the accounts' clients now (at a container's start) rather than in the first requests that need them."""
+    for config in configs:
+        default_rest_factory(config)
 
 
 class Submitter:
@@ -217,6 +228,8 @@ class Submitter:
 
     @staticmethod
     def _upload(rest: DiscordRest, account: Account, key: str, filename: str) -> Upload:
+        from mjapi.images import inspect_image, load_object  # Pillow: only for the few jobs that upload
+
         data = load_object(key)
         facts = inspect_image(data)
         return rest.upload(account.channel_id, filename, data, facts.content_type)
