@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,6 +14,7 @@ import httpx
 
 from gateway_relay import lease
 from gateway_relay.connection import ConnectionHooks, GatewayConnection
+from gateway_relay.ordering import EventOrder, coalescing_key, ordering_keys
 from gateway_relay.settings import RelaySettings
 from mjapi.discord.gateway import (
     ClientIdentity,
@@ -67,6 +68,7 @@ class AccountWorker:
         self.on_outcome = on_outcome
         self.gateway_url = gateway_url
         self.events: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        self.order = EventOrder()
         self.connection: GatewayConnection | None = None
         self.user_id: str | None = None
         self.dm_channels: set[str] = set()
@@ -76,6 +78,9 @@ class AccountWorker:
         self._resume_saved_at = 0.0
         self._applied_seq: int | None = None  # last dispatch fully applied, and the session it belongs to
         self._applied_session: str | None = None
+        # Dispatches received but maybe not applied yet, in arrival order: (session, seq, its application or None).
+        self._unapplied: deque[tuple[str, int, asyncio.Task[None] | None]] = deque()
+        self._saving: asyncio.Task[None] | None = None
         self._disconnect_timer: asyncio.Task[None] | None = None
         self._stopping = False
         self._published_session = False  # READY or RESUMED seen in this process: heartbeats are due
@@ -212,11 +217,16 @@ class AccountWorker:
                 else None,
             )
 
-    def _maybe_persist_resume(self) -> None:
+    def _note_applied(self) -> None:
+        """Move the applied seq past every dispatch applied so far in arrival order (applications finish out of
+        order; the saved seq is where none before it is still pending), and save it every few seconds."""
+        while self._unapplied and (self._unapplied[0][2] is None or self._unapplied[0][2].done()):
+            self._applied_session, self._applied_seq, _ = self._unapplied.popleft()
         now = time.monotonic()
-        if now - self._resume_saved_at >= self.settings.resume_save_interval_seconds:
+        saving = self._saving is not None and not self._saving.done()
+        if not saving and now - self._resume_saved_at >= self.settings.resume_save_interval_seconds:
             self._resume_saved_at = now
-            self._persist_resume()
+            self._saving = asyncio.create_task(asyncio.to_thread(self._persist_resume))
 
     # -- connection hooks -----------------------------------------------------------------------------------------
 
@@ -288,24 +298,46 @@ class AccountWorker:
     # -- events ---------------------------------------------------------------------------------------------------
 
     async def _consume(self) -> None:
-        """Apply this account's events strictly in order (progress before result, start before progress)."""
+        """Parse this account's dispatches in arrival order and hand each to ``self.order``, which applies the events
+        of independent jobs concurrently and those of one job in order (``gateway_relay.ordering``)."""
         while True:
             item = await self.events.get()
             if item is None:
-                return
+                break
             kind, payload = item
             try:
                 if kind == "catch_up":
-                    await self._catch_up()
+                    await self.order.submit(None, self._catch_up)
                     continue
                 dispatch, session = payload
+                applying = None
                 if dispatch.t in HANDLED_DISPATCHES:  # presence, typing, guild updates... are skipped
-                    await self._apply(parse_dispatch(dispatch.t, dispatch.d))
+                    applying = await self._schedule(parse_dispatch(dispatch.t, dispatch.d))
                 if dispatch.s is not None and session is not None:
-                    self._applied_seq, self._applied_session = dispatch.s, session
-                await asyncio.to_thread(self._maybe_persist_resume)
+                    self._unapplied.append((session, dispatch.s, applying))
+                self._note_applied()
+            except Exception:
+                logger.exception("account %s: failed to schedule an event", self.account_id)
+        await self.order.drain()
+        self._note_applied()
+        if self._saving is not None:
+            with contextlib.suppress(Exception):
+                await self._saving
+
+    async def _schedule(self, event: Event) -> asyncio.Task[None] | None:
+        """Queue the application of ``event``; None when it concerns nothing this relay keeps."""
+        if not self._mine(event) or self.applier.ignores(event):
+            return None
+
+        async def apply() -> None:
+            try:
+                await self._apply(event)
             except Exception:
                 logger.exception("account %s: failed to apply an event", self.account_id)
+            finally:
+                self._note_applied()
+
+        return await self.order.submit(ordering_keys(event), apply, coalesce=coalescing_key(event))
 
     async def _apply(self, event: Event) -> None:
         if not self._mine(event):

@@ -174,6 +174,11 @@ class EventApplier:
         except ConditionFailed:
             return Outcome()  # a concurrent writer got there first: nothing left to do
 
+    def ignores(self, event: Event) -> bool:
+        """True for events that change nothing (an interaction's echo, a deleted message, a ❤️ reply): the relay
+        need not schedule them at all."""
+        return self._handlers.get(type(event), _nothing) is _nothing
+
     def find_job(
         self,
         account_id: str,
