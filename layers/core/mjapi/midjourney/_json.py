@@ -10,6 +10,8 @@ _MAX_INT_DIGITS = 20
 
 def as_map(value: object) -> Mapping[str, Any]:
     """``value`` if it is a mapping, else an empty one."""
+    if type(value) is dict:  # what json.loads makes: spares the ABC check on the parser's hottest call
+        return value
     return value if isinstance(value, Mapping) else {}
 
 

@@ -6,6 +6,7 @@ and ``render()`` of a parsed known id gives back the exact original string.
 
 from __future__ import annotations
 
+import functools
 from typing import cast
 
 from pydantic import BaseModel, ConfigDict
@@ -97,9 +98,24 @@ def _parse_with(spec: ActionSpec, raw: str) -> CustomId | None:
 
 
 def parse_custom_id(custom_id: object) -> CustomId:
-    """Parse any component custom_id; never raises (unknown or malformed text gives ``ButtonAction.UNKNOWN``)."""
+    """Parse any component custom_id; never raises (unknown or malformed text gives ``ButtonAction.UNKNOWN``).
+
+    Parsed ids are immutable and remembered: every progress edit of a message repeats its buttons, and a result's
+    buttons come back with each restyle, so the relay parses most custom_ids many times."""
     raw = custom_id if isinstance(custom_id, str) else ""
-    if raw.startswith("MJ::") and len(raw) <= 400:
+    return _parse_remembered(raw) if len(raw) <= _MAX_ID else _parse(raw)
+
+
+_MAX_ID = 400
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_remembered(raw: str) -> CustomId:
+    return _parse(raw)
+
+
+def _parse(raw: str) -> CustomId:
+    if raw.startswith("MJ::") and len(raw) <= _MAX_ID:
         for spec in ACTIONS:
             parsed = _parse_with(spec, raw)
             if parsed is not None:
