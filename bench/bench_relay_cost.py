@@ -156,6 +156,62 @@ class MeasuredTable(LatencyTable):
 
 # -- helpers ------------------------------------------------------------------------------------------------------
 
+_WAITING = {  # leaf Python frames of a thread that waits (in a C call below them): not CPU
+    ("selectors.py", "select"),
+    ("threading.py", "wait"),
+    ("threading.py", "_wait_for_tstate_lock"),
+    ("thread.py", "_worker"),
+    ("bench_relay_cost.py", "_wait"),  # the double's latency sleep
+    ("sync.py", "read"),  # httpcore reading a response: the CDN's time
+    ("base_events.py", "run_forever"),
+}
+
+
+class Sampler(threading.Thread):
+    """Where the relay's CPU goes: every few milliseconds the Python stack of each thread that is running (not
+    waiting in one of `_WAITING`), counted per function inclusively and by the frame on top. Crude (it samples
+    between bytecodes, holding the GIL) but it needs nothing installed."""
+
+    def __init__(self, interval: float = 0.003) -> None:
+        super().__init__(name="sampler", daemon=True)
+        self.interval = interval
+        self.inclusive: Counter[str] = Counter()
+        self.top: Counter[str] = Counter()
+        self.samples = 0
+        self.cpu = 0.0  # its own, not the relay's
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        me, main = threading.get_ident(), threading.main_thread().ident
+        while not self.stop.wait(self.interval):
+            for ident, frame in sys._current_frames().items():
+                if ident in (me, main):
+                    continue
+                leaf = (Path(frame.f_code.co_filename).name, frame.f_code.co_name)
+                if leaf in _WAITING:
+                    continue
+                self.samples += 1
+                self.top[f"{leaf[0]}:{leaf[1]}"] += 1
+                seen: set[str] = set()
+                current: Any = frame
+                while current is not None:
+                    code = current.f_code
+                    name = f"{Path(code.co_filename).parent.name}/{Path(code.co_filename).name}:{code.co_name}"
+                    if name not in seen:
+                        seen.add(name)
+                        self.inclusive[name] += 1
+                    current = current.f_back
+        self.cpu = time.thread_time()
+
+    def print(self, limit: int = 30) -> None:
+        total = max(1, self.samples)
+        print(f"  profile ({self.samples} samples of running relay threads), inclusive:")
+        for name, count in self.inclusive.most_common(limit):
+            print(f"    {100 * count / total:5.1f} %  {name}")
+        print("  on top of the stack:")
+        for name, count in self.top.most_common(limit // 2):
+            print(f"    {100 * count / total:5.1f} %  {name}")
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
@@ -294,6 +350,7 @@ def main() -> None:
     parser.add_argument("--p50", type=float, default=6.0, help="store latency p50, ms")
     parser.add_argument("--p99", type=float, default=20.0, help="store latency p99, ms")
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--profile", action="store_true", help="sample the relay's threads in the throughput phase")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="mjapi-relay-cost-"))
@@ -357,12 +414,19 @@ def run(
     # 1. throughput
     jobs = create_jobs(plain, accounts, args.jobs, "t")
     calls_before = Counter(table.counts())
+    sampler = Sampler() if args.profile else None
+    if sampler:
+        sampler.start()
     start, t0 = Cpu.now(table), time.monotonic()
     gateway.play({"phase": "throughput", "gap": 0, "progress": args.progress, "jobs": jobs})
     report = gateway.report()
     done = wait_terminal(plain, [j["id"] for j in jobs], args.timeout)
     elapsed, cpu = time.monotonic() - t0, Cpu.now(table)
     relay_cpu = cpu.relay_since(start)
+    if sampler:
+        sampler.stop.set()
+        sampler.join()
+        relay_cpu -= sampler.cpu
     _, rss_peak = rss_mib()
     calls = Counter(table.counts())
     calls.subtract(calls_before)
@@ -406,6 +470,8 @@ def run(
     )
     per_job = ", ".join(f"{kind} {count / n_jobs:.2f}" for kind, count in calls.most_common() if count > 0)
     print(f"  store calls per job (throughput phase, everything the relay did): {per_job}")
+    if sampler:
+        sampler.print()
     by_key = table.pk_kinds
     print(
         "  by kind and key: "
