@@ -4,7 +4,8 @@ store, one relay killed mid-run.
 The stack comes from `devstack.stack.start_stack` without its relay (the simulator with ``--accounts`` accounts, the
 API through the real Lambda handler, the dispatcher, SQLite in a temporary data directory); ``--relays`` processes of
 `python -m gateway_relay` share it, each with its own ``MJAPI_RELAY_OWNER_ID`` and a short lease. Jobs are submitted
-through ``/midjourney/imagine`` (the simulator's "simslow": five times longer, so many are in flight); once some run, one relay gets SIGKILL. Printed:
+through ``/midjourney/imagine`` (the simulator's "simslow": five times longer, so many are in flight); once some run,
+one relay gets SIGKILL. Printed:
 
 - how the accounts were spread over the relays (lease holders) once all were connected, and after the kill;
 - re-own time: from the kill until every account of the killed relay is leased and connected (heartbeat, owner)
