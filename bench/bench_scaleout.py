@@ -103,6 +103,7 @@ def main() -> None:
                 "MJAPI_RELAY_HEALTH_FILE": "",
                 "MJAPI_QUEUE_LIMIT": str(args.jobs * 2),
                 "MJAPI_MAX_ACTIVE_PER_TOKEN": str(args.jobs),
+                "MJAPI_TOKEN_REQUESTS_PER_MINUTE": "0",
                 "POWERTOOLS_LOG_LEVEL": "ERROR",
             },
         )
