@@ -81,6 +81,7 @@ class AccountWorker:
         # Dispatches received but maybe not applied yet, in arrival order: (session, seq, its application or None).
         self._unapplied: deque[tuple[str, int, asyncio.Task[None] | None]] = deque()
         self._saving: asyncio.Task[None] | None = None
+        self._saved_resume: dict[str, Any] | None = None  # what the table holds, as far as this process knows
         self._disconnect_timer: asyncio.Task[None] | None = None
         self._stopping = False
         self._published_session = False  # READY or RESUMED seen in this process: heartbeats are due
@@ -208,20 +209,25 @@ class AccountWorker:
         seq = state.seq if state else None
         if state is not None and self._applied_seq is not None and self._applied_session == state.session_id:
             seq = min(self._applied_seq, state.seq) if state.seq is not None else self._applied_seq
+        saved = (
+            {"session_id": state.session_id, "seq": seq, "resume_gateway_url": state.resume_gateway_url}
+            if state
+            else None
+        )
+        if saved is not None and saved == self._saved_resume:
+            return  # nothing new since the last save
         with contextlib.suppress(Exception):
-            save_resume(
-                self.ctx.table,
-                self.account_id,
-                {"session_id": state.session_id, "seq": seq, "resume_gateway_url": state.resume_gateway_url}
-                if state
-                else None,
-            )
+            save_resume(self.ctx.table, self.account_id, saved)
+            self._saved_resume = saved
 
     def _note_applied(self) -> None:
         """Move the applied seq past every dispatch applied so far in arrival order (applications finish out of
         order; the saved seq is where none before it is still pending), and save it every few seconds."""
         while self._unapplied and (self._unapplied[0][2] is None or self._unapplied[0][2].done()):
             self._applied_session, self._applied_seq, _ = self._unapplied.popleft()
+        if self._unapplied and self._unapplied[0][0] != self._applied_session:
+            session, seq, _ = self._unapplied[0]  # a new session: all of it before its first pending dispatch
+            self._applied_session, self._applied_seq = session, seq - 1
         now = time.monotonic()
         saving = self._saving is not None and not self._saving.done()
         if not saving and now - self._resume_saved_at >= self.settings.resume_save_interval_seconds:
@@ -269,6 +275,7 @@ class AccountWorker:
         health = Health.BAD_TOKEN if fatal.reason == "bad_token" else Health.DISABLED
         logger.error("account %s: gateway session ended for good (%s)", self.account_id, fatal.reason)
         await asyncio.to_thread(set_health, self.ctx.table, self.account_id, health, f"gateway: {fatal.reason}")
+        self._saved_resume = None
         await asyncio.to_thread(save_resume, self.ctx.table, self.account_id, None)
 
     async def _on_disconnect(self) -> None:
