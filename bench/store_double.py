@@ -63,6 +63,7 @@ class LatencyTable(SqliteTable):
         self._calls_lock = threading.Lock()
         self.calls: list[Call] = []
         self.listeners: list[Callable[[Call], None]] = []
+        self._waits = threading.local()
 
     def _wait(self, kind: str, key: tuple[str, str] | None) -> None:
         call = Call(kind, key, time.monotonic())
@@ -72,7 +73,15 @@ class LatencyTable(SqliteTable):
             listener(call)
         with self._rng_lock:
             delay = self.latency.sample(self._rng)
+        started = time.perf_counter()
         time.sleep(delay)
+        self._waits.seconds = self.waited() + time.perf_counter() - started
+
+    def waited(self) -> float:
+        """Seconds the calling thread has spent in the simulated latency so far (as slept, oversleep included): a
+        caller's own time is its wall time minus how much this grew meanwhile."""
+        seconds: float = getattr(self._waits, "seconds", 0.0)
+        return seconds
 
     def counts(self) -> dict[str, int]:
         with self._calls_lock:
