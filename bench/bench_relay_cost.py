@@ -10,9 +10,13 @@ serves the attachments as a small PNG, so the relay really downloads, inspects a
    MESSAGE_UPDATEs and the result MESSAGE_CREATE with its grid, as fast as the relay reads them. Measured until every
    job is terminal: gateway events per relay CPU-second (this process's CPU minus the double's SQLite work and this
    script's own polling thread), wall events/s, peak RSS, and the store calls per job by kind.
-2. Latency: ``--latency-jobs`` more jobs per account, their events paced (``--latency-rate`` events/s over all
-   accounts) so the relay is not behind: result event sent (gateway process) -> the job's terminal write issued
-   (double), p50/p99 - as measured, and without the store latency of the calls made for that result meanwhile.
+2. Latency: ``--latency-jobs`` more jobs on each of ``--latency-accounts`` accounts, one event per account every
+   ``--latency-gap`` seconds, so the relay is idle when a result comes: result event sent (gateway process) -> the
+   job's terminal write issued (double), p50/p99 - as measured, and without the table's and the bucket's latency of
+   the calls made for that result meanwhile (its lookups, the image's PutObject).
+
+The image copies go to an in-memory bucket behind an S3-like latency (p50 15 ms, p99 60 ms) instead of the local
+directory (whose fsyncs are the single-machine store's cost, not the relay's).
 
 Not a test: no pass/fail. Goals are printed beside the figures.
 
@@ -25,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -48,6 +53,7 @@ install_env()  # before mjapi reads its settings: the double's SQLite and the co
 
 from gateway_relay.relay import Relay  # noqa: E402
 from gateway_relay.settings import RelaySettings  # noqa: E402
+from mjapi import images  # noqa: E402
 from mjapi.ids import new_job_id, new_nonce  # noqa: E402
 from mjapi.models import Job, JobKind, JobStatus  # noqa: E402
 from mjapi.secrets import get_secrets  # noqa: E402
@@ -55,6 +61,7 @@ from mjapi.service.context import Context  # noqa: E402
 from mjapi.settings import get_settings  # noqa: E402
 from mjapi.store import keys  # noqa: E402
 from mjapi.store.accounts import list_accounts  # noqa: E402
+from mjapi.store.backends.objects import ObjectHead, StoredObject  # noqa: E402
 from mjapi.store.backends.sqlite_table import SqliteTable  # noqa: E402
 from mjapi.store.jobs import JobStore  # noqa: E402
 from simulator.config import SimConfig  # noqa: E402
@@ -154,6 +161,40 @@ class MeasuredTable(LatencyTable):
         self._timed(SqliteTable.transact, self, operations)
 
 
+class LatencyObjects:
+    """The bucket behind an S3-like latency, in memory: image copies pay a PutObject round trip, not a local fsync
+    (which is the single-machine store's, and not the relay's own cost either)."""
+
+    def __init__(self, latency: Latency, seed: int = 13) -> None:
+        self.latency = latency
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._objects: dict[str, StoredObject] = {}
+        self.puts = 0
+        self.waits: list[Issued] = []
+
+    def _wait(self) -> None:
+        with self._lock:
+            delay = self.latency.sample(self._rng)
+            self.waits.append(Issued("PutObject", time.monotonic(), threading.get_ident(), delay))
+        time.sleep(delay)
+
+    def put(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
+        self._wait()
+        with self._lock:
+            self.puts += 1
+            self._objects[key] = StoredObject(data, ObjectHead(content_type, cache_control, "", len(data)))
+
+    def get(self, key: str) -> StoredObject | None:
+        self._wait()
+        return self._objects.get(key)
+
+    def head(self, key: str) -> ObjectHead | None:
+        self._wait()
+        found = self._objects.get(key)
+        return found.head if found else None
+
+
 # -- helpers ------------------------------------------------------------------------------------------------------
 
 _WAITING = {  # leaf Python frames of a thread that waits (in a C call below them): not CPU
@@ -164,6 +205,8 @@ _WAITING = {  # leaf Python frames of a thread that waits (in a C call below the
     ("bench_relay_cost.py", "_wait"),  # the double's latency sleep
     ("sync.py", "read"),  # httpcore reading a response: the CDN's time
     ("base_events.py", "run_forever"),
+    ("_synchronization.py", "__enter__"),  # httpcore's connection pool lock
+    ("threading.py", "__enter__"),
 }
 
 
@@ -343,12 +386,15 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=10, help="in-flight jobs per account (throughput phase)")
     parser.add_argument("--progress", type=int, default=4, help="progress updates per job")
-    parser.add_argument("--latency-jobs", type=int, default=1, help="jobs per account in the paced latency phase")
-    parser.add_argument("--latency-rate", type=float, default=300.0, help="events/s of the paced phase, all accounts")
+    parser.add_argument("--latency-accounts", type=int, default=20, help="accounts of the paced latency phase")
+    parser.add_argument("--latency-jobs", type=int, default=5, help="jobs per account in the paced latency phase")
+    parser.add_argument("--latency-gap", type=float, default=0.3, help="seconds between two events of one account")
     parser.add_argument("--threads", type=int, default=None, help="the relay's worker threads (default: its own)")
     parser.add_argument("--no-zlib", action="store_true", help="plain JSON frames instead of zlib-stream")
     parser.add_argument("--p50", type=float, default=6.0, help="store latency p50, ms")
     parser.add_argument("--p99", type=float, default=20.0, help="store latency p99, ms")
+    parser.add_argument("--s3-p50", type=float, default=15.0, help="image PutObject latency p50, ms")
+    parser.add_argument("--s3-p99", type=float, default=60.0, help="image PutObject latency p99, ms")
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--profile", action="store_true", help="sample the relay's threads in the throughput phase")
     args = parser.parse_args()
@@ -379,13 +425,15 @@ def main() -> None:
         workers=args.threads or defaults.workers,
         zlib_stream=not args.no_zlib,
     )
+    objects = LatencyObjects(Latency(args.s3_p50, args.s3_p99))
+    setattr(images, "object_store", lambda: objects)  # noqa: B010 - where `store_image` puts the copies
     relay = Relay(settings, ctx=ctx)
     loop = asyncio.new_event_loop()
     relay_thread = threading.Thread(target=loop.run_until_complete, args=(relay.run(),), name="relay", daemon=True)
     rss_before, _ = rss_mib()
     relay_thread.start()
     try:
-        run(args, accounts, gateway, table, plain, settings)
+        run(args, accounts, gateway, table, plain, settings, objects)
     finally:
         loop.call_soon_threadsafe(relay.request_stop)
         relay_thread.join(timeout=60)
@@ -400,6 +448,7 @@ def run(
     table: MeasuredTable,
     plain: JobStore,
     settings: RelaySettings,
+    objects: LatencyObjects,
 ) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -414,6 +463,7 @@ def run(
     # 1. throughput
     jobs = create_jobs(plain, accounts, args.jobs, "t")
     calls_before = Counter(table.counts())
+    puts_before = objects.puts
     sampler = Sampler() if args.profile else None
     if sampler:
         sampler.start()
@@ -430,22 +480,26 @@ def run(
     _, rss_peak = rss_mib()
     calls = Counter(table.counts())
     calls.subtract(calls_before)
+    calls["PutObject (images)"] = objects.puts - puts_before
     events = int(report["events"])
 
     # 2. latency (paced)
-    lat_jobs = create_jobs(plain, accounts, args.latency_jobs, "l")
+    lat_accounts = accounts[: args.latency_accounts]
+    lat_jobs = create_jobs(plain, lat_accounts, args.latency_jobs, "l")
     per_job_events = 3 + args.progress
-    gap = len(accounts) / args.latency_rate
+    gap = args.latency_gap
+    rate = len(lat_accounts) / gap
     gateway.play({"phase": "latency", "gap": gap, "progress": args.progress, "jobs": lat_jobs})
     lat_report = gateway.report()
     wait_terminal(plain, [j["id"] for j in lat_jobs], args.timeout)
-    raw, own = latencies(table, lat_jobs, lat_report["results"])
+    raw, own = latencies(table, objects, lat_jobs, lat_report["results"])
 
     ticks = events / relay_cpu if relay_cpu > 0 else float("nan")
     n_jobs = len(jobs)
     print(
         f"relay cost: {len(accounts)} accounts x {args.jobs} in-flight jobs = {n_jobs} jobs, {args.progress} progress "
-        f"updates each ({per_job_events} events/job), store double p50 {args.p50:g} / p99 {args.p99:g} ms, "
+        f"updates each ({per_job_events} events/job), store double p50 {args.p50:g} / p99 {args.p99:g} ms "
+        f"(images: p50 {args.s3_p50:g} / p99 {args.s3_p99:g} ms), "
         f"{settings.workers} relay threads, zlib-stream {'off' if args.no_zlib else 'on'}"
     )
     print(
@@ -457,11 +511,11 @@ def run(
         f"{cpu.sqlite - start.sqlite:.1f} s - bench polling {cpu.main - start.main:.1f} s]"
     )
     print(
-        f"  result sent -> terminal write issued (ms), {len(raw)} paced jobs at {args.latency_rate:g} events/s: "
+        f"  result sent -> terminal write issued (ms), {len(raw)} jobs paced at {rate:.0f} events/s: "
         f"p50 {percentile(raw, 0.5):.1f}  p99 {percentile(raw, 0.99):.1f}   (goal p99 <= {GOAL_P99_MS:g} ms)"
     )
     print(
-        f"    without the store latency of that result's earlier calls: p50 {percentile(own, 0.5):.1f}  "
+        f"    without the table and bucket latency of the calls made for it meanwhile: p50 {percentile(own, 0.5):.1f}  "
         f"p99 {percentile(own, 0.99):.1f}"
     )
     print(
@@ -480,7 +534,7 @@ def run(
 
 
 def latencies(
-    table: MeasuredTable, jobs: list[dict[str, str]], sent: Mapping[str, float]
+    table: MeasuredTable, objects: LatencyObjects, jobs: list[dict[str, str]], sent: Mapping[str, float]
 ) -> tuple[list[float], list[float]]:
     """Per job: result sent -> first write on its item issued afterwards (ms); and the same minus the latency of the
     calls its worker thread waited on in between (the result's lookups: that time is the store's)."""
@@ -489,7 +543,7 @@ def latencies(
     with table._calls_lock:
         by_pk = {pk: list(v) for pk, v in table.by_pk.items()}
         by_thread: dict[int, list[Issued]] = defaultdict(list)
-        for issued_list in by_pk.values():
+        for issued_list in [*by_pk.values(), objects.waits]:
             for issued in issued_list:
                 by_thread[issued.thread].append(issued)
     for job in jobs:

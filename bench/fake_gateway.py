@@ -283,8 +283,8 @@ async def _serve_cdn(png: bytes) -> tuple[Any, str]:
                     + png
                 )
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # the client closed its keep-alive connection, or this process is ending
         finally:
             writer.close()
 
