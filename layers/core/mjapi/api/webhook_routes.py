@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field
 from mjapi.api.openapi_doc import NO_AUTH
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError
-from mjapi.webhooks import signing
 
 router = Router()  # type: ignore[no-untyped-call]
 TAG = ["webhooks"]
@@ -23,6 +22,8 @@ class PublicKey(BaseModel):
 
 
 def _public_key() -> PublicKey:
+    from mjapi.webhooks import signing  # PyNaCl: ~30 ms of a cold start, for the few requests that ask for the key
+
     try:
         key = signing.public_key_hex(Context.current().secrets)
     except signing.SigningKeyInvalid as exc:
