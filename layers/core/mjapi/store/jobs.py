@@ -79,8 +79,11 @@ def _gsi2_for(job: Job) -> tuple[str, str] | None:
     return None
 
 
+_JOB_FIELDS = frozenset(Job.model_fields)  # read once: pydantic's class property costs a call per access
+
+
 def to_job(item: Mapping[str, Any]) -> Job:
-    data = {k: v for k, v in item.items() if k in Job.model_fields}
+    data = {k: v for k, v in item.items() if k in _JOB_FIELDS}
     for name in DOCUMENT_FIELDS:
         if isinstance(data.get(name), str):
             data[name] = json.loads(data[name])
@@ -481,7 +484,7 @@ class JobStore:
                     continue  # another transaction held the account or token item: try again
                 raise
             return Job.model_validate(
-                {**current.model_dump(), **{k: v for k, v in updates.items() if k in Job.model_fields}}
+                {**current.model_dump(), **{k: v for k, v in updates.items() if k in _JOB_FIELDS}}
             )
         return None
 
