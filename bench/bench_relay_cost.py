@@ -5,15 +5,15 @@ table is `store_double.LatencyTable` (DynamoDB-like latency, p50 6 ms / p99 20 m
 `fake_gateway.py`, in its own process, speaks Discord's gateway to it (zlib-stream, as the relay asks by default) and
 serves the attachments as a small PNG, so the relay really downloads, inspects and stores every image it copies.
 
-1. Throughput: ``--accounts`` x ``--jobs`` jobs are created in the store as submitted (slot reserved, nonce
+1. Latency, first: ``--latency-jobs`` jobs on each of ``--latency-accounts`` accounts, one event per account every
+   ``--latency-gap`` seconds, so the relay is idle when a result comes: result event sent (gateway process) -> the
+   job's terminal write issued (double), p50/p99 - as measured, and without the table's and the bucket's latency of
+   the calls made for that result meanwhile (its lookups, the image's PutObject).
+2. Throughput: ``--accounts`` x ``--jobs`` more jobs are created in the store as submitted (slot reserved, nonce
    reference), then the gateway sends each job's INTERACTION_SUCCESS, "Waiting to start" message, ``--progress``
    MESSAGE_UPDATEs and the result MESSAGE_CREATE with its grid, as fast as the relay reads them. Measured until every
    job is terminal: gateway events per relay CPU-second (this process's CPU minus the double's SQLite work and this
    script's own polling thread), wall events/s, peak RSS, and the store calls per job by kind.
-2. Latency: ``--latency-jobs`` more jobs on each of ``--latency-accounts`` accounts, one event per account every
-   ``--latency-gap`` seconds, so the relay is idle when a result comes: result event sent (gateway process) -> the
-   job's terminal write issued (double), p50/p99 - as measured, and without the table's and the bucket's latency of
-   the calls made for that result meanwhile (its lookups, the image's PutObject).
 
 The image copies go to an in-memory bucket behind an S3-like latency (p50 15 ms, p99 60 ms) instead of the local
 directory (whose fsyncs are the single-machine store's cost, not the relay's).
@@ -369,7 +369,7 @@ def wait_terminal(jobs: JobStore, ids: list[str], timeout: float) -> int:
     deadline = time.monotonic() + timeout
     pending = set(ids)
     while pending and time.monotonic() < deadline:
-        time.sleep(0.25)
+        time.sleep(1.0)
         pending -= {j.id for j in jobs.get_many(sorted(pending)) if j.is_terminal}
     return len(ids) - len(pending)
 
@@ -470,7 +470,18 @@ def run(
         raise SystemExit("the relay did not connect every account within 120 s")
     rss_connected, _ = rss_mib()
 
-    # 1. throughput
+    # 1. latency, paced, while the relay's heap is small and nothing else runs
+    lat_accounts = accounts[: args.latency_accounts]
+    lat_jobs = create_jobs(plain, lat_accounts, args.latency_jobs, "l")
+    per_job_events = 3 + args.progress
+    gap = args.latency_gap
+    rate = len(lat_accounts) / gap
+    gateway.play({"phase": "latency", "gap": gap, "progress": args.progress, "jobs": lat_jobs})
+    lat_report = gateway.report()
+    wait_terminal(plain, [j["id"] for j in lat_jobs], args.timeout)
+    raw, own = latencies(table, objects, lat_jobs, lat_report["results"])
+
+    # 2. throughput
     jobs = create_jobs(plain, accounts, args.jobs, "t")
     calls_before = Counter(table.counts())
     puts_before = objects.puts
@@ -492,17 +503,6 @@ def run(
     calls.subtract(calls_before)
     calls["PutObject (images)"] = objects.puts - puts_before
     events = int(report["events"])
-
-    # 2. latency (paced)
-    lat_accounts = accounts[: args.latency_accounts]
-    lat_jobs = create_jobs(plain, lat_accounts, args.latency_jobs, "l")
-    per_job_events = 3 + args.progress
-    gap = args.latency_gap
-    rate = len(lat_accounts) / gap
-    gateway.play({"phase": "latency", "gap": gap, "progress": args.progress, "jobs": lat_jobs})
-    lat_report = gateway.report()
-    wait_terminal(plain, [j["id"] for j in lat_jobs], args.timeout)
-    raw, own = latencies(table, objects, lat_jobs, lat_report["results"])
 
     ticks = events / relay_cpu if relay_cpu > 0 else float("nan")
     n_jobs = len(jobs)
