@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, get_type_hints
@@ -93,7 +93,7 @@ def _content_type(event: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
     return media.strip().lower(), params
 
 
-def check_request(event: Mapping[str, Any], routes: list[RouteInfo], *, max_body_bytes: int) -> None:
+def check_request(event: Mapping[str, Any], routes: Sequence[RouteInfo], *, max_body_bytes: int) -> None:
     """Raise ``ApiError`` for a request that no route may serve as sent. ``routes`` are the routes of its path."""
     method = str(event.get("httpMethod") or "").upper()
     if not routes:
