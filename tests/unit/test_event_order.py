@@ -114,12 +114,12 @@ def test_what_an_event_is_ordered_on() -> None:
             "imagine_waiting_to_start", message_id="m-1", channel_id=CHANNEL, nonce="n-1", interaction_id="i-1"
         )
     )
-    assert ordering_keys(start) == {"nonce:n-1", "message:m-1", "interaction:i-1"}
+    assert ordering_keys(start) == frozenset({"nonce:n-1", "message:m-1", "interaction:i-1"})
     progress = parse_dispatch(
         *dispatches.message("imagine_progress_31_fast", message_id="m-1", channel_id=CHANNEL, interaction_id="i-1")
     )
     assert isinstance(progress, JobProgress)
-    assert "message:m-1" in (ordering_keys(progress) or set())
+    assert "message:m-1" in (ordering_keys(progress) or frozenset())
     assert coalescing_key(progress) == "m-1"
     result = parse_dispatch(
         *dispatches.message(
@@ -127,7 +127,7 @@ def test_what_an_event_is_ordered_on() -> None:
         )
     )
     assert isinstance(result, JobResult)
-    result_keys = ordering_keys(result) or set()
+    result_keys = ordering_keys(result) or frozenset()
     assert {"message:r-1", "interaction:i-1", "message:m-0"} <= result_keys
     assert any(k.startswith("hash:") for k in result_keys)
     assert coalescing_key(result) is None

@@ -4,6 +4,7 @@ twice (gateway replay after RESUME, duplicated dispatch, catch-up from REST) cha
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -138,6 +139,7 @@ class EventApplier:
         self.fast_fallback_to_relax = fast_fallback_to_relax
         self.preview_interval = preview_interval
         self._previews: OrderedDict[str, float] = OrderedDict()
+        self._previews_lock = threading.Lock()
         self._new_job_id = new_job_id
 
         self._handlers: dict[type[Any], Callable[[str, Any], Outcome]] = {
@@ -351,13 +353,14 @@ class EventApplier:
         ones at most every ``preview_interval`` seconds: each copy is a download and an upload, and nobody needs every
         intermediate image of a job that lasts a minute. The result replaces the preview anyway."""
         now = time.monotonic()
-        last = self._previews.get(job_id)
-        if last is not None and now - last < self.preview_interval:
-            return False
-        self._previews[job_id] = now
-        self._previews.move_to_end(job_id)
-        while len(self._previews) > 10_000:
-            self._previews.popitem(last=False)
+        with self._previews_lock:  # one account's events are applied by several threads at once
+            last = self._previews.get(job_id)
+            if last is not None and now - last < self.preview_interval:
+                return False
+            self._previews[job_id] = now
+            self._previews.move_to_end(job_id)
+            while len(self._previews) > 10_000:
+                self._previews.popitem(last=False)
         return True
 
     def _result(self, account_id: str, event: JobResult) -> Outcome:

@@ -10,6 +10,7 @@ with the same prompt on one channel are therefore never confused: they differ in
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -36,15 +37,20 @@ def _pressed(job: Job) -> tuple[JobAction | None, int | None]:
 
 
 class _Lru(OrderedDict[str, str]):
+    """Shared by the relay's threads applying one account's events concurrently: updates take a lock (an eviction
+    between another thread's store and move would lose its key)."""
+
     def __init__(self, size: int) -> None:
         super().__init__()
         self._size = size
+        self._lock = threading.Lock()
 
     def remember(self, key: str, value: str) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self._size:
-            self.popitem(last=False)
+        with self._lock:
+            self[key] = value
+            self.move_to_end(key)
+            while len(self) > self._size:
+                self.popitem(last=False)
 
 
 class Correlator:
