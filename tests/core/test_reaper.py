@@ -103,3 +103,41 @@ def test_reaper_expires_jobs_queued_too_long(ctx: Context, monkeypatch: pytest.M
     assert ctx.jobs.queue_depths() == {keys.pool_queue_key("mj", None): 1}
     stored = get_token(ctx.table, token.token_hash)
     assert stored is not None and stored.remaining == 9
+
+
+def test_reaper_fails_modal_placeholders_whose_form_never_came(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mjapi.settings import get_settings
+
+    monkeypatch.setenv("MJAPI_MODAL_TIMEOUT_SECONDS", "600")
+    get_settings.cache_clear()
+    ctx = Context.current()
+    _clear, token = create_token(ctx.table, count=10, days=1)
+    old, young = (
+        Job(
+            id=new_job_id(),
+            kind=JobKind.ACTION,
+            status=JobStatus.MODAL,
+            token_hash=token.token_hash,
+            prompt="x",
+            account_id="r1",
+            parent_id=new_job_id(),
+            custom_id="MJ::CustomZoom::0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+            api="mj",
+            created_at=now_ms() - age * 1000,
+        )
+        for age in (900, 30)
+    )
+    for job in (old, young):
+        ctx.jobs.create_modal(job)
+    assert reap(ctx) == 1
+    expired = ctx.jobs.get(old.id)
+    assert expired is not None and expired.status == JobStatus.FAILED
+    assert expired.error is not None and expired.error.code == "form_timeout" and "10 minutes" in expired.error.message
+    waiting = ctx.jobs.get(young.id)
+    assert waiting is not None and waiting.status == JobStatus.MODAL
+    assert [j.id for j in ctx.jobs.modal_placeholders()] == [young.id]  # the failed one left the index
+    stored = get_token(ctx.table, token.token_hash)
+    assert stored is not None and stored.remaining == 10  # placeholders are never charged, nothing to refund
+    account = get_account(ctx.table, "r1")
+    assert account is not None and account.slots_used == 0
+    assert reap(ctx) == 0

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     job_timeout_seconds: int = 900
     submit_timeout_seconds: int = 120
     queue_timeout_seconds: int = 3600
+    # A /mj MODAL task (a button whose form the caller fills in through /mj/submit/modal) fails after this long
+    # without its form: nothing was charged, and its parent's buttons may no longer be pressable by then.
+    modal_timeout_seconds: int = 3600
     job_retention_days: int = 90
     max_prompt_length: int = 4000
     # Words refused before a job is spent (whole words, any case; comma-separated): Midjourney's own list is not

@@ -196,7 +196,7 @@ def reap(ctx: Context, *, now: int | None = None) -> int:
             )
             if ctx.jobs.finish(job, JobStatus.FAILED, {"error": error.model_dump()}, refund=silent):
                 failed += 1
-    return failed + _expire_queued(ctx, now)
+    return failed + _expire_queued(ctx, now) + _expire_modals(ctx, now)
 
 
 def _expire_queued(ctx: Context, now: int) -> int:
@@ -213,6 +213,21 @@ def _expire_queued(ctx: Context, now: int) -> int:
             error = ErrorInfo(code="queue_timeout", message="No account could take the job in time.")
             if ctx.jobs.finish(job, JobStatus.FAILED, {"error": error.model_dump()}, refund=True):
                 expired += 1
+    return expired
+
+
+def _expire_modals(ctx: Context, now: int) -> int:
+    """MODAL placeholders whose form never came fail after ``modal_timeout_seconds`` (nothing to refund: only the
+    form's submission is charged), so a caller polling one, or waiting for its webhook, gets an answer."""
+    expired = 0
+    limit_ms = ctx.settings.modal_timeout_seconds * 1000
+    for job in ctx.jobs.modal_placeholders(limit=100):  # oldest first: stop at the first young one
+        if now - job.created_at < limit_ms:
+            break
+        minutes = max(1, ctx.settings.modal_timeout_seconds // 60)
+        error = ErrorInfo(code="form_timeout", message=f"The form was not submitted within {minutes} minutes.")
+        if ctx.jobs.finish(job, JobStatus.FAILED, {"error": error.model_dump()}):
+            expired += 1
     return expired
 
 

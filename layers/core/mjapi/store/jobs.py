@@ -76,6 +76,8 @@ def _gsi2_for(job: Job) -> tuple[str, str] | None:
         return keys.queue_gsi(job.queue_key), keys.time_sort_key(job.created_at, job.id)
     if job.status in ACTIVE_STATUSES and job.account_id:
         return keys.active_gsi(job.account_id), keys.time_sort_key(job.submitted_at or job.created_at, job.id)
+    if job.status == JobStatus.MODAL:
+        return keys.MODALS_GSI, keys.time_sort_key(job.created_at, job.id)
     return None
 
 
@@ -309,6 +311,11 @@ class JobStore:
     def queued(self, queue_key: str, *, limit: int = 10) -> list[Job]:
         """Oldest first."""
         items, _ = self.table.query("gsi2pk = :p", vals={":p": keys.queue_gsi(queue_key)}, index="gsi2", limit=limit)
+        return [to_job(i) for i in items]
+
+    def modal_placeholders(self, *, limit: int = 100) -> list[Job]:
+        """MODAL placeholders still waiting for their form, oldest first."""
+        items, _ = self.table.query("gsi2pk = :p", vals={":p": keys.MODALS_GSI}, index="gsi2", limit=limit)
         return [to_job(i) for i in items]
 
     def active(self, account_id: str) -> list[Job]:

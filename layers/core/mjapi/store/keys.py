@@ -91,6 +91,7 @@ def active_gsi(account_id: str) -> str:
     return f"ACTIVE#{account_id}"
 
 
+MODALS_GSI = "MODALS"  # gsi2: /mj MODAL placeholders waiting for their form (sparse; the reaper expires them)
 ACCOUNTS_GSI = "ACCOUNTS"
 QUEUES_GSI = "QUEUES"
 
