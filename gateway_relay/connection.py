@@ -110,15 +110,23 @@ class GatewayConnection:
         await self._perform(self.session.start(self._clock()))
         try:
             while not self._done.is_set():
-                due = self.session.next_heartbeat_at
-                timeout = None if due is None else max(0.0, due - self._clock())
-                try:
-                    item: _Input = await asyncio.wait_for(self._inputs.get(), timeout)
-                except TimeoutError:
-                    item = _Tick()
-                await self._perform(self._feed(item))
+                await self._perform(self._feed(await self._next_input()))
         finally:
             await self._teardown()
+
+    async def _next_input(self) -> _Input:
+        """The next input, or a tick when the heartbeat is due first. A frame already queued is taken at once:
+        ``asyncio.wait_for`` makes a task and a timer per call, far more than the frame itself costs."""
+        due = self.session.next_heartbeat_at
+        now = self._clock()
+        if due is not None and now >= due:
+            return _Tick()
+        if not self._inputs.empty():
+            return self._inputs.get_nowait()
+        try:
+            return await asyncio.wait_for(self._inputs.get(), None if due is None else due - now)
+        except TimeoutError:
+            return _Tick()
 
     async def stop(self, *, keep_session: bool = True) -> None:
         """Close the socket (resumable by default, so a restarted relay can RESUME and get the missed events)."""

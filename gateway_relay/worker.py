@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -67,7 +67,6 @@ class AccountWorker:
         self.applier = applier
         self.on_outcome = on_outcome
         self.gateway_url = gateway_url
-        self.events: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
         self.order = EventOrder()
         self.connection: GatewayConnection | None = None
         self.user_id: str | None = None
@@ -95,7 +94,6 @@ class AccountWorker:
     async def run(self) -> None:
         if not await self._acquire_lease():
             return
-        consumer = asyncio.create_task(self._consume(), name=f"events-{self.account_id}")
         renewer = asyncio.create_task(self._renew_lease(), name=f"lease-{self.account_id}")
         try:
             resume = await asyncio.to_thread(self._load_resume)
@@ -124,9 +122,7 @@ class AccountWorker:
             )
             await self.connection.run()
         finally:
-            self.events.put_nowait(None)
-            with contextlib.suppress(asyncio.CancelledError):
-                await consumer
+            await self._finish_applying()
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
@@ -244,14 +240,22 @@ class AccountWorker:
         if dispatch.t == "CHANNEL_CREATE" and isinstance(dispatch.d, dict) and dispatch.d.get("type") == 1:
             self.dm_channels.add(str(dispatch.d.get("id")))
         session = self.connection.session.session_id if self.connection else None
-        self.events.put_nowait(("dispatch", (dispatch, session)))
+        try:
+            applying = None
+            if dispatch.t in HANDLED_DISPATCHES:  # presence, typing, guild updates... are skipped
+                applying = await self._schedule(parse_dispatch(dispatch.t, dispatch.d))
+            if dispatch.s is not None and session is not None:
+                self._unapplied.append((session, dispatch.s, applying))
+            self._note_applied()
+        except Exception:
+            logger.exception("account %s: failed to schedule an event", self.account_id)
 
     async def _on_ready(self, ready: SessionReady) -> None:
         logger.info("account %s: new gateway session (identify)", self.account_id)
         self.user_id = ready.user_id
         self._cancel_disconnect_timer()
         await asyncio.to_thread(self._published, ready.session_id)
-        self.events.put_nowait(("catch_up", None))
+        await self.order.submit(None, self._logged(self._catch_up))
 
     async def _on_resumed(self, resumed: SessionResumed) -> None:
         logger.info("account %s: gateway session resumed", self.account_id)
@@ -304,27 +308,8 @@ class AccountWorker:
 
     # -- events ---------------------------------------------------------------------------------------------------
 
-    async def _consume(self) -> None:
-        """Parse this account's dispatches in arrival order and hand each to ``self.order``, which applies the events
-        of independent jobs concurrently and those of one job in order (``gateway_relay.ordering``)."""
-        while True:
-            item = await self.events.get()
-            if item is None:
-                break
-            kind, payload = item
-            try:
-                if kind == "catch_up":
-                    await self.order.submit(None, self._catch_up)
-                    continue
-                dispatch, session = payload
-                applying = None
-                if dispatch.t in HANDLED_DISPATCHES:  # presence, typing, guild updates... are skipped
-                    applying = await self._schedule(parse_dispatch(dispatch.t, dispatch.d))
-                if dispatch.s is not None and session is not None:
-                    self._unapplied.append((session, dispatch.s, applying))
-                self._note_applied()
-            except Exception:
-                logger.exception("account %s: failed to schedule an event", self.account_id)
+    async def _finish_applying(self) -> None:
+        """Wait for every scheduled event to be applied, and for the last resume save."""
         await self.order.drain()
         self._note_applied()
         if self._saving is not None:
@@ -332,19 +317,28 @@ class AccountWorker:
                 await self._saving
 
     async def _schedule(self, event: Event) -> asyncio.Task[None] | None:
-        """Queue the application of ``event``; None when it concerns nothing this relay keeps."""
+        """Hand ``event`` to ``self.order``, which applies the events of independent jobs concurrently and those of
+        one job in arrival order (``gateway_relay.ordering``); None when it concerns nothing this relay keeps. Parsed
+        on the connection's task, as each dispatch arrives: no queue in between."""
         if not self._mine(event) or self.applier.ignores(event):
             return None
+        return await self.order.submit(
+            ordering_keys(event), self._logged(lambda: self._apply(event)), coalesce=coalescing_key(event)
+        )
 
-        async def apply() -> None:
+    def _logged(self, apply: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """``apply`` as the event order runs it: a failure is logged (the event is lost, the account goes on) and
+        the applied seq moves on either way."""
+
+        async def run() -> None:
             try:
-                await self._apply(event)
+                await apply()
             except Exception:
                 logger.exception("account %s: failed to apply an event", self.account_id)
             finally:
                 self._note_applied()
 
-        return await self.order.submit(ordering_keys(event), apply, coalesce=coalescing_key(event))
+        return run
 
     async def _apply(self, event: Event) -> None:
         if not self._mine(event):

@@ -124,7 +124,6 @@ async def test_a_held_write_holds_up_its_own_job_only(sqlite_table: Table) -> No
         applier = EventApplier(jobs, ImageCopier(http, sleep=lambda _: None), new_job_id=new_job_id)
         ctx = Context(settings=get_settings(), table=table, jobs=jobs, secrets=SecretBundle(admin_key=None))
         worker = AccountWorker(config, ctx, RelaySettings(health_file=""), applier, on_outcome, "ws://unused")
-        consumer = asyncio.create_task(worker._consume())
         frames = [*_frames(cdn, "slow"), *_frames(cdn, "fast")]  # the slow job's events first
         for seq, (t, d) in enumerate(frames, start=1):
             await worker._on_dispatch(Dispatch(t=t, s=seq, d=d))
@@ -135,8 +134,7 @@ async def test_a_held_write_holds_up_its_own_job_only(sqlite_table: Table) -> No
         assert held is not None and held.status == JobStatus.SUBMITTED  # its start is still being written
 
         table.release.set()
-        worker.events.put_nowait(None)
-        await consumer  # drains everything scheduled
+        await worker._finish_applying()
 
     done = jobs.get(slow.id)
     assert done is not None and done.status == JobStatus.SUCCEEDED

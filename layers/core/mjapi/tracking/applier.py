@@ -178,7 +178,9 @@ class EventApplier:
 
     def ignores(self, event: Event) -> bool:
         """True for events that change nothing (an interaction's echo, a deleted message, a ❤️ reply): the relay
-        need not schedule them at all."""
+        need not schedule them at all. An unrecognised message matters only when its nonce may bind it to a job."""
+        if isinstance(event, Unrecognized):
+            return not event.correlation.nonce
         return self._handlers.get(type(event), _nothing) is _nothing
 
     def find_job(
