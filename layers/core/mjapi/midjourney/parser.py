@@ -201,7 +201,8 @@ def _is_json(value: object, depth: int = 0) -> bool:
 # ---------------------------------------------------------------- messages
 
 
-def _correlation(source: str, msg: Mapping[str, Any]) -> Correlation:
+def _correlation(source: str, msg: Mapping[str, Any]) -> dict[str, Any]:
+    """The message's correlation keys, as ``Correlation`` fields (the model is built once, with the job hash)."""
     interaction = as_map(msg.get("interaction"))
     metadata = as_map(msg.get("interaction_metadata"))
     reference = as_map(msg.get("message_reference"))
@@ -214,28 +215,28 @@ def _correlation(source: str, msg: Mapping[str, Any]) -> Correlation:
         or as_str(metadata.get("user_id"))
         or as_str(as_map(interaction.get("user")).get("id"))
     )
-    return Correlation(
-        source=source,
-        channel_id=as_str(msg.get("channel_id")),
-        guild_id=as_str(msg.get("guild_id")),
-        message_id=as_str(msg.get("id")),
-        nonce=as_str(msg.get("nonce")),
-        interaction_id=as_str(metadata.get("id")) or as_str(interaction.get("id")),
-        interaction_name=as_str(metadata.get("name")) or as_str(interaction.get("name")),
-        interaction_type=as_int(metadata.get("type")) or as_int(interaction.get("type")),
-        user_id=user_id,
-        referenced_message_id=(
+    return {
+        "source": source,
+        "channel_id": as_str(msg.get("channel_id")),
+        "guild_id": as_str(msg.get("guild_id")),
+        "message_id": as_str(msg.get("id")),
+        "nonce": as_str(msg.get("nonce")),
+        "interaction_id": as_str(metadata.get("id")) or as_str(interaction.get("id")),
+        "interaction_name": as_str(metadata.get("name")) or as_str(interaction.get("name")),
+        "interaction_type": as_int(metadata.get("type")) or as_int(interaction.get("type")),
+        "user_id": user_id,
+        "referenced_message_id": (
             as_str(reference.get("message_id"))
             or as_str(referenced.get("id"))
             or as_str(metadata.get("interacted_message_id"))  # a button's job: the message the button was on
         ),
-        referenced_job_hash=_message_hash(referenced),
-        flags=as_int(msg.get("flags")) or 0,
-        author_id=author_id,
-        application_id=app_id,
-        bot=bot_kind(app_id),
-        webhook_id=as_str(msg.get("webhook_id")),
-    )
+        "referenced_job_hash": _message_hash(referenced),
+        "flags": as_int(msg.get("flags")) or 0,
+        "author_id": author_id,
+        "application_id": app_id,
+        "bot": bot_kind(app_id),
+        "webhook_id": as_str(msg.get("webhook_id")),
+    }
 
 
 def _message_hash(msg: Mapping[str, Any]) -> str | None:
@@ -315,9 +316,11 @@ def _message(source: str, message: object, bot_ids: frozenset[str]) -> Event:
     msg = as_map(message)
     if not msg:
         return Unrecognized(correlation=Correlation(source=source), reason="not_a_message")
-    corr = _correlation(source, msg)
-    if corr.author_id is not None and corr.author_id not in bot_ids:
-        return Unrecognized(correlation=corr, reason="not_from_bot", content=as_text(msg.get("content"))[:_EXCERPT])
+    fields = _correlation(source, msg)
+    if fields["author_id"] is not None and fields["author_id"] not in bot_ids:
+        return Unrecognized(
+            correlation=Correlation(**fields), reason="not_from_bot", content=as_text(msg.get("content"))[:_EXCERPT]
+        )
     all_buttons, selects = _components(msg)
     buttons = tuple(b for b in all_buttons if b.action not in NOISE_ACTIONS)
     attachments = tuple(img for img in map(_image, as_list(msg.get("attachments"))) if img is not None)
@@ -330,8 +333,8 @@ def _message(source: str, message: object, bot_ids: frozenset[str]) -> Event:
         or next((img.job_hash for img in attachments if img.job_hash), None)
         or (job_line.job_link_hash if job_line else None)
     )
-    user_id = corr.user_id or (job_line.user_id if job_line else None)
-    corr = corr.model_copy(update={"job_hash": job_hash, "user_id": user_id})
+    fields["user_id"] = fields["user_id"] or (job_line.user_id if job_line else None)
+    corr = Correlation(**fields, job_hash=job_hash)
     ctx = _Ctx(corr=corr, msg=msg, text=text, buttons=buttons, selects=tuple(selects), images=images, videos=videos)
     if corr.flags & LOADING_FLAG and not text.strip() and not as_list(msg.get("embeds")):
         return Deferred(correlation=corr, command=corr.interaction_name)
