@@ -28,7 +28,7 @@ class RelaySettings(BaseSettings):
     reap_interval_seconds: float = 15.0
     secrets_refresh_seconds: float = 60.0
     disconnected_after_seconds: float = 30.0
-    workers: int = 128  # threads for store calls and image copies: most of their time is waiting on the network
+    workers: int = 64  # threads for store calls and image copies: most of their time is waiting on the network
     copy_previews: bool = True
     preview_interval_seconds: float = 10.0  # the first preview of a job at once, then at most one this often
     fast_fallback_to_relax: bool = True
