@@ -84,7 +84,10 @@ class EventOrder:
         self, keys: frozenset[str] | None, apply: Callable[[], Awaitable[None]], *, coalesce: str | None = None
     ) -> asyncio.Task[None]:
         """Schedule ``apply`` after the events it must follow; returns its task (done once applied or skipped).
-        Waits first while ``max_pending`` events are unfinished: a slow store slows the reading, not the memory."""
+
+        Waits first while ``max_pending`` events are unfinished: a store far behind slows the reading of the gateway
+        rather than growing the memory (a stall longer than the heartbeat interval ends in a RESUME, which replays
+        what was not read)."""
         while len(self._pending) >= self._max_pending:
             await asyncio.wait(set(self._pending), return_when=asyncio.FIRST_COMPLETED)
         if keys is None:
