@@ -24,10 +24,19 @@ class Member:
     owner: str
     since_ms: int  # when this process first beat: a member is trusted to take over only once it has settled
     alive_until_ms: int
+    accounts: str = ""  # digest of the accounts it is configured with (`accounts_digest`)
 
 
-def beat(table: Table, owner: str, seconds: float, since_ms: int) -> None:
-    """Say ``owner`` is alive for ``seconds`` more (one put: no read)."""
+def accounts_digest(account_ids: Iterable[str]) -> str:
+    """Which accounts a relay is configured with, in a few bytes: members with the same digest would each take the
+    same accounts, so one may hand another the accounts that hash to it."""
+    joined = "\x00".join(sorted(account_ids))
+    return hashlib.blake2b(joined.encode(), digest_size=8).hexdigest()
+
+
+def beat(table: Table, owner: str, seconds: float, since_ms: int, accounts: str = "") -> None:
+    """Say ``owner`` (configured with the accounts of digest ``accounts``) is alive for ``seconds`` more (one put:
+    no read)."""
     now = now_ms()
     table.put(
         {
@@ -35,6 +44,7 @@ def beat(table: Table, owner: str, seconds: float, since_ms: int) -> None:
             "sk": keys.relay_member_sk(owner),
             "owner": owner,
             "since": since_ms,
+            "accounts": accounts,
             "alive_until": now + int(seconds * 1000),
             "expires_at": now // 1000 + int(seconds) + 3600,
         }
@@ -59,7 +69,7 @@ def live_members(table: Table, at_ms: int | None = None) -> list[Member]:
     now = now_ms() if at_ms is None else at_ms
     items = table.query_all("pk = :pk", vals={":pk": keys.RELAYS_PK})
     members = [
-        Member(str(i["owner"]), int(i.get("since", 0)), int(i.get("alive_until", 0)))
+        Member(str(i["owner"]), int(i.get("since", 0)), int(i.get("alive_until", 0)), str(i.get("accounts", "")))
         for i in items
         if int(i.get("alive_until", 0)) >= now
     ]

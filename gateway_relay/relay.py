@@ -2,7 +2,8 @@
 
 Several relays share the accounts (:mod:`gateway_relay.membership`): each takes the accounts that hash to it among the
 live relays, hands over the ones a newer member should hold, and takes an account outside its share only when that
-account's lease has been free for a while (a relay that is alive but does not take it, e.g. configured differently).
+account's lease has stayed free for three lease periods (its member is alive but does not take it: overloaded, or
+configured without it). Such an account goes back to its member once that member shows the same configuration.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Relay:
         self._since_ms = now_ms()
         self._outside_share: dict[str, int] = {}  # account -> when taken (ms) although it hashes to another member
         self._free_since: dict[str, int] = {}  # account outside the share -> when its lease was first seen free
+        self._handed_at: dict[str, int] = {}  # account -> when this relay handed it over (not an orphan for a while)
         self._next_orphan_scan = 0.0
         self._handing_off: dict[str, asyncio.Task[None]] = {}
 
@@ -133,7 +135,8 @@ class Relay:
 
     def _beat(self) -> None:
         assert self.ctx is not None
-        membership.beat(self.ctx.table, self.settings.owner_id, self.settings.lease_seconds, self._since_ms)
+        digest = membership.accounts_digest(self._wanted)
+        membership.beat(self.ctx.table, self.settings.owner_id, self.settings.lease_seconds, self._since_ms, digest)
 
     async def _balance_loop(self) -> None:
         while True:
@@ -155,6 +158,7 @@ class Relay:
         owners = sorted({*members, me})
         mine = membership.share(self._wanted, owners, me)
         settled_before = now - int(self._interval * 1000)
+        lease_ms = int(self.settings.lease_seconds * 1000)
         for account_id in list(self.workers):
             if account_id in mine or account_id not in self._wanted:
                 self._outside_share.pop(account_id, None)
@@ -163,8 +167,10 @@ class Relay:
             if rightful is None or rightful.since_ms > settled_before:
                 continue  # not settled yet: a member seen once might be gone at the next look
             taken = self._outside_share.get(account_id)
-            if taken is not None and rightful.since_ms <= taken:
-                continue  # it was alive when this relay took the account and had not taken it: keep it
+            if taken is not None and (
+                rightful.accounts != membership.accounts_digest(self._wanted) or now - taken < 2 * lease_ms
+            ):
+                continue  # its member may not know the account; else give it a moment before handing it back
             self._hand_off(account_id)
         for account_id in sorted(mine):
             if account_id not in self.workers and account_id not in self._handing_off:
@@ -172,22 +178,26 @@ class Relay:
         await self._take_orphans(mine, now)
 
     async def _take_orphans(self, mine: set[str], now: int) -> None:
-        """Once per lease period: an account outside the share whose lease stayed free (or expired) for a whole lease
-        period is taken here, so no account stays without a session because its member does not take it."""
+        """Once per lease period: an account outside the share whose lease stayed free (or expired) for three lease
+        periods is taken here, so no account stays without a session because its member does not take it. An account
+        this relay handed over lately is left to its member for as long."""
         assert self.ctx is not None
         if time.monotonic() < self._next_orphan_scan:
             return
         self._next_orphan_scan = time.monotonic() + self.settings.lease_seconds
         others = [a for a in self._wanted if a not in mine and a not in self.workers and a not in self._handing_off]
         held = await asyncio.to_thread(lease.holders, self.ctx.table, others) if others else {}
-        grace = int(self.settings.lease_seconds * 1000)
+        grace = int(3 * self.settings.lease_seconds * 1000)
+        for account_id, at in list(self._handed_at.items()):
+            if at <= now - grace:
+                del self._handed_at[account_id]
         for account_id in others:
             holder = held.get(account_id)
             if holder is not None and holder.lease_until_ms >= now:
                 self._free_since.pop(account_id, None)
                 continue
             first_free = self._free_since.setdefault(account_id, now)
-            if first_free <= now - grace:
+            if first_free <= now - grace and account_id not in self._handed_at:
                 logger.warning("account %s: nobody took it for a lease period; taking it here", account_id)
                 self._free_since.pop(account_id, None)
                 self._outside_share[account_id] = now
@@ -202,6 +212,7 @@ class Relay:
         worker = self.workers.pop(account_id)
         task = self._tasks.pop(account_id)
         self._outside_share.pop(account_id, None)
+        self._handed_at[account_id] = now_ms()
 
         async def finish() -> None:
             await worker.stop()

@@ -24,7 +24,7 @@ from mjapi.secrets import clear_secrets_cache
 from mjapi.service.context import Context
 from mjapi.settings import get_settings
 from mjapi.store import keys
-from mjapi.store.table import Table
+from mjapi.store.table import ConditionFailed, Table
 
 ACCOUNTS = [f"acct{n:02d}" for n in range(24)]
 LEASE_SECONDS = 1.5
@@ -80,6 +80,7 @@ class Severable:
     def __init__(self, table: Table) -> None:
         self._table = table
         self.cut = False
+        self.refuse_leases = False  # every lease looks held by someone else (the relay cannot take one)
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._table, name)
@@ -89,6 +90,8 @@ class Severable:
         def call(*args: Any, **kwargs: Any) -> Any:
             if self.cut:
                 raise ConnectionError("the relay is gone")
+            if self.refuse_leases and name == "put" and str(args[0].get("pk", "")).startswith("LEASE#"):
+                raise ConditionFailed
             return attr(*args, **kwargs)
 
         return call
@@ -173,8 +176,10 @@ def test_relays_share_the_accounts_and_survivors_take_a_dead_relays_share(accoun
             await _until(lambda: _balanced(fleet, owners), "every account held by the relay it hashes to")
             spread = Counter(fleet.holders().values())
             assert set(spread) == set(owners) and all(n >= 2 for n in spread.values()), spread
-            for owner, relay in fleet.relays.items():  # each relay runs workers for its share only
-                assert set(relay.workers) == membership.share(ACCOUNTS, owners, owner)
+            await _until(  # and each relay ends up running workers for its share only
+                lambda: all(set(r.workers) == membership.share(ACCOUNTS, owners, o) for o, r in fleet.relays.items()),
+                "each relay runs its share's workers only",
+            )
 
             dead_share = membership.share(ACCOUNTS, owners, "relay-b")
             await fleet.crash("relay-b")
@@ -199,7 +204,8 @@ def test_a_joining_relay_is_handed_its_share(accounts: Table) -> None:
             fleet.start("relay-b")
             owners = ["relay-a", "relay-b"]
             await _until(lambda: _balanced(fleet, owners), "relay-a handed relay-b its share")
-            assert set(fleet.relays["relay-a"].workers) == membership.share(ACCOUNTS, owners, "relay-a")
+            mine = membership.share(ACCOUNTS, owners, "relay-a")
+            await _until(lambda: set(fleet.relays["relay-a"].workers) == mine, "relay-a runs its share's workers only")
         finally:
             await fleet.stop_all()
         # A clean stop leaves: no member and no held lease remain.
@@ -210,8 +216,8 @@ def test_a_joining_relay_is_handed_its_share(accounts: Table) -> None:
 
 
 def test_an_account_its_member_does_not_take_is_taken_by_another(accounts: Table) -> None:
-    """relay-b is alive (it beats) but runs no relay: after a lease period of nobody holding them, relay-a takes the
-    accounts that hash to relay-b, and does not hand them back to a member that was alive all along."""
+    """relay-b is alive (it beats) but runs no relay and is configured with other accounts: once nobody held them for
+    a while, relay-a takes the accounts that hash to relay-b, and keeps them (relay-b would not take them back)."""
 
     async def scenario() -> None:
         fleet = Fleet(accounts)
@@ -219,7 +225,7 @@ def test_an_account_its_member_does_not_take_is_taken_by_another(accounts: Table
 
         async def ghost() -> None:
             while beating:
-                await asyncio.to_thread(membership.beat, accounts, "relay-b", LEASE_SECONDS, 1)
+                await asyncio.to_thread(membership.beat, accounts, "relay-b", LEASE_SECONDS, 1, "other-accounts")
                 await asyncio.sleep(LEASE_SECONDS / 3)
 
         beats = asyncio.create_task(ghost())
@@ -236,6 +242,27 @@ def test_an_account_its_member_does_not_take_is_taken_by_another(accounts: Table
         finally:
             beating = False
             await beats
+            await fleet.stop_all()
+
+    asyncio.run(scenario())
+
+
+def test_accounts_taken_from_a_slow_member_go_back_to_it(accounts: Table) -> None:
+    """relay-b runs and beats with the same accounts but cannot take a lease for a while (overloaded at start):
+    relay-a takes relay-b's share, then hands it back once relay-b can take it, so the share ends even."""
+
+    async def scenario() -> None:
+        fleet = Fleet(accounts)
+        try:
+            fleet.start("relay-b")
+            fleet.tables["relay-b"].refuse_leases = True
+            fleet.start("relay-a")
+            await _until(lambda: len(fleet.holders()) == len(ACCOUNTS), "relay-a took the slow member's accounts")
+            assert set(fleet.holders().values()) == {"relay-a"}
+            fleet.tables["relay-b"].refuse_leases = False
+            owners = ["relay-a", "relay-b"]
+            await _until(lambda: _balanced(fleet, owners), "relay-a handed relay-b its share back")
+        finally:
             await fleet.stop_all()
 
     asyncio.run(scenario())
