@@ -144,19 +144,22 @@ def run(args: argparse.Namespace, stack: Any, relays: dict[str, subprocess.Popen
     token = http.get(
         "/midjourney/create_token", params={"count": args.jobs, "days": 1}, headers={"x-admin-key": ADMIN}
     ).json()["token"]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        submitted = list(
-            pool.map(
-                lambda n: http.get(
-                    "/midjourney/imagine", params={"token": token, "prompt": f"scale job {n} simslow"}
-                ).json(),
-                range(args.jobs),
-            )
-        )
+
+    def submit(n: int) -> dict[str, Any]:
+        try:
+            resp = http.get("/midjourney/imagine", params={"token": token, "prompt": f"scale job {n} simslow"})
+            return dict(resp.json())
+        except (httpx.HTTPError, ValueError) as exc:  # an overloaded machine: counted as refused
+            return {"code": type(exc).__name__}
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        submitted = list(pool.map(submit, range(args.jobs)))
     job_ids = [str(s["id"]) for s in submitted if "id" in s]
     refused = Counter(str(s.get("code") or s.get("error") or s)[:60] for s in submitted if "id" not in s)
     time.sleep(args.kill_after)
 
+    at_kill = spread(table, ids)
+    print("spread when the jobs run: " + ", ".join(f"{o} {at_kill.get(o, 0)}" for o in relays))
     victim = owners_sorted(relays)[1 if len(relays) > 1 else 0]
     victim_accounts = [a for a, h in lease.holders(table, ids).items() if h.owner == victim]
     running = sum(1 for j in ctx.jobs.get_many(job_ids) if j.account_id in set(victim_accounts) and not j.is_terminal)
