@@ -252,6 +252,51 @@ def test_dead_letter_after_the_last_retry(hx: Harness, receiver: Receiver, monke
     assert [a.outcome for a in hx.store.attempts(job.id, delivery.sequence)] == [Outcome.FAILED] * 3
 
 
+def test_owners_see_their_deliveries_and_operators_revive_dead_letters(
+    hx: Harness, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mjapi.store.tokens import create_token
+
+    monkeypatch.setenv("MJAPI_WEBHOOK_MAX_ATTEMPTS", "2")
+    owner, owner_token = create_token(hx.ctx.table, count=5, days=1)
+    stranger, _ = create_token(hx.ctx.table, count=5, days=1)
+    receiver.default = 503
+    job = hx.new_job(f"{receiver.url}/hook").model_copy(update={"token_hash": owner_token.token_hash})
+    hx.ctx.table.put(job_item(job))
+    hx.pump(T0)
+    assert drain_due(hx.ctx, now=T0 + 10**7) == 1  # the second and last attempt: dead
+    api = ApiClient(importlib.import_module("functions.api.app").lambda_handler)
+
+    seen = api.get("/midjourney/webhooks", query={"id": job.id}, headers={"authorization": f"Bearer {owner}"})
+    assert seen.status == 200, seen.text
+    (delivery,) = seen.json()["deliveries"]
+    assert (delivery["state"], delivery["attempts"], delivery["event"]) == ("dead", 2, "status")
+    assert [(a["number"], a["outcome"], a["http_status"]) for a in delivery["attempt_log"]] == [
+        (1, "failed", 503),
+        (2, "failed", 503),
+    ]
+    assert delivery["delivery_id"] == f"{job.id}:{delivery['sequence']}"
+    hidden = api.get("/midjourney/webhooks", query={"id": job.id}, headers={"authorization": f"Bearer {stranger}"})
+    assert hidden.status == 404 and hidden.json()["code"] == "job_not_found"
+
+    admin = {"x-admin-key": ADMIN}
+    assert api.get("/admin/webhooks/dead", headers={"authorization": f"Bearer {owner}"}).status in (401, 403)
+    dead = api.get("/admin/webhooks/dead", headers=admin).json()["dead_letters"]
+    assert [(d["job_id"], d["sequence"]) for d in dead] == [(job.id, delivery["sequence"])]
+
+    receiver.default = 200  # the receiver is fixed: one more attempt
+    body = {"job_id": job.id, "sequence": delivery["sequence"]}
+    revived = api.post("/admin/webhooks/redeliver", json_body=body, headers=admin)
+    assert revived.status == 200 and revived.json()["state"] == "pending", revived.text
+    again = api.post("/admin/webhooks/redeliver", json_body=body, headers=admin)
+    assert again.status == 404 and again.json()["code"] == "dead_letter_not_found"  # no longer a dead letter
+    assert drain_due(hx.ctx, now=T0 + 2 * 10**7) == 1
+    assert len(receiver.requests) == 3 and receiver.requests[-1].headers["x-mjapi-attempt"] == "3"
+    (after,) = hx.store.deliveries(job.id)
+    assert (after.state, after.attempts) == (DeliveryState.DELIVERED, 3)
+    assert api.get("/admin/webhooks/dead", headers=admin).json()["dead_letters"] == []
+
+
 def test_a_failed_retry_is_superseded_by_a_later_delivery(hx: Harness, receiver: Receiver) -> None:
     """Never a step backwards: once 'succeeded' arrived, the retry of 'submitted' is dropped."""
     receiver.script = [500]

@@ -160,6 +160,32 @@ def _superseded(store: DeliveryStore, delivery: Delivery) -> bool:
     return delivery.trigger is Trigger.PROGRESS and state.latest is not None and state.latest > delivery.sk
 
 
+# -- what callers and operators see -----------------------------------------------------------------------------------
+
+
+def deliveries_of(ctx: Context, job_id: str) -> list[tuple[Delivery, list[Attempt]]]:
+    """A job's deliveries in feed order, each with its attempts: why a webhook did (not) arrive."""
+    store = DeliveryStore(ctx.table)
+    return [(d, store.attempts(d.job_id, d.sequence)) for d in store.deliveries(job_id)]
+
+
+def dead_letters(ctx: Context, limit: int) -> list[Delivery]:
+    return DeliveryStore(ctx.table).dead_letters(limit)
+
+
+def redeliver(ctx: Context, job_id: str, sequence: str) -> Delivery | None:
+    """One more attempt of a dead letter, due now (the drain takes it within a dispatcher run; it is still skipped
+    if a later delivery of its job has arrived meanwhile: never a step backwards). None: no such dead letter."""
+    store = DeliveryStore(ctx.table)
+    try:
+        delivery = store.get(job_id, sequence)
+    except ValueError:  # not a sequence number: no delivery has it
+        return None
+    if delivery is None or delivery.state is not DeliveryState.DEAD:
+        return None
+    return store.revive(delivery, now=now_ms())
+
+
 # -- one attempt ------------------------------------------------------------------------------------------------------
 
 

@@ -229,6 +229,30 @@ class DeliveryStore:
             return None
         return replace(delivery, due_at=until, due_key=new_key)
 
+    def revive(self, delivery: Delivery, *, now: int) -> Delivery | None:
+        """A dead letter back into the due index for one more attempt (an operator fixed the receiver). None if it
+        is not dead (any more): a second revive, or one racing with the first, changes nothing."""
+        due_key = keys.hook_due_sort_key(now, delivery.job_id, delivery.sequence)
+        try:
+            self.table.update(
+                keys.hook_pk(delivery.job_id),
+                delivery.sk,
+                "SET #state = :pending, due_at = :now, gsi2pk = :due, gsi2sk = :key, updated_at = :now",
+                condition="#state = :dead",
+                names={"#state": "state"},
+                vals={
+                    ":pending": DeliveryState.PENDING.value,
+                    ":dead": DeliveryState.DEAD.value,
+                    ":now": now,
+                    ":due": keys.HOOKS_DUE_GSI,
+                    ":key": due_key,
+                },
+                return_item=False,
+            )
+        except ConditionFailed:
+            return None
+        return replace(delivery, state=DeliveryState.PENDING, due_at=now, due_key=due_key)
+
     def close(self, delivery: Delivery, state: DeliveryState, *, now: int) -> bool:
         """A pending delivery leaves the due index without an attempt (superseded)."""
         try:
