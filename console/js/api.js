@@ -1,6 +1,7 @@
 // The mjapi HTTP API, same origin. Credentials live in sessionStorage only: gone when the tab closes.
 const TOKEN_KEY = "mjapi.token";
 const ADMIN_KEY = "mjapi.admin";
+const GATEWAY_KEY = "mjapi.apikey"; // API Gateway's usage-plan key, on deployments with ApiKeys=true
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -20,20 +21,23 @@ export const auth = {
   get admin() {
     return sessionStorage.getItem(ADMIN_KEY) || "";
   },
-  save(token, admin) {
-    if (token) sessionStorage.setItem(TOKEN_KEY, token);
-    else sessionStorage.removeItem(TOKEN_KEY);
-    if (admin) sessionStorage.setItem(ADMIN_KEY, admin);
-    else sessionStorage.removeItem(ADMIN_KEY);
+  get gatewayKey() {
+    return sessionStorage.getItem(GATEWAY_KEY) || "";
+  },
+  save(token, admin, gatewayKey = "") {
+    for (const [key, value] of [[TOKEN_KEY, token], [ADMIN_KEY, admin], [GATEWAY_KEY, gatewayKey]]) {
+      if (value) sessionStorage.setItem(key, value);
+      else sessionStorage.removeItem(key);
+    }
   },
   clear() {
-    sessionStorage.removeItem(TOKEN_KEY);
-    sessionStorage.removeItem(ADMIN_KEY);
+    for (const key of [TOKEN_KEY, ADMIN_KEY, GATEWAY_KEY]) sessionStorage.removeItem(key);
   },
 };
 
 function headers(asAdmin, extra = {}) {
   const out = { ...extra };
+  if (auth.gatewayKey) out["x-api-key"] = auth.gatewayKey;
   if (asAdmin && auth.admin) out["x-admin-key"] = auth.admin;
   else if (auth.token) out.authorization = `Bearer ${auth.token}`;
   else if (auth.admin) out["x-admin-key"] = auth.admin;
@@ -46,7 +50,7 @@ async function call(method, path, { params, json, form, admin = false, token } =
     if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
   }
   const init = { method, headers: headers(admin), cache: "no-store", credentials: "omit" };
-  if (token) init.headers = { authorization: `Bearer ${token}` };
+  if (token) init.headers = { ...headers(false), authorization: `Bearer ${token}` };
   if (json !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(json);

@@ -32,6 +32,7 @@ async function signIn(event) {
   event.preventDefault();
   const token = $("#signin-token").value.trim();
   const admin = $("#signin-admin-key").value.trim();
+  const gatewayKey = $("#signin-api-key").value.trim();
   showError($("#signin-error"), "");
   if (!token && !admin) {
     showError($("#signin-error"), "Enter your API token.");
@@ -39,8 +40,9 @@ async function signIn(event) {
   }
   $("#signin-submit").disabled = true;
   try {
+    auth.save("", "", gatewayKey); // the gateway key rides on the token check too
     if (token) await api.checkToken(token);
-    auth.save(token, admin);
+    auth.save(token, admin, gatewayKey);
     if (admin) await api.checkAdmin();
     $("#signin-form").reset();
     resetFeed();

@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
@@ -74,7 +75,7 @@ class Console:
         if message.type == "error" and "Failed to load resource" not in text:
             self.problems.append(text)
 
-    def sign_in(self, token: str = "", admin: str = "") -> None:
+    def sign_in(self, token: str = "", admin: str = "", gateway_key: str = "") -> None:
         page = self.page
         page.goto(self.url)
         page.wait_for_selector("#signin-form")
@@ -82,6 +83,9 @@ class Console:
         if admin:
             page.click("#signin-admin summary")
             page.fill("#signin-admin-key", admin)
+        if gateway_key:
+            page.click("#signin-gateway summary")
+            page.fill("#signin-api-key", gateway_key)
         page.press("#signin-token", "Enter")
         page.wait_for_selector("#app:not([hidden])")
 
@@ -292,6 +296,31 @@ def test_buttons_with_forms_mask_painter_describe_and_blend_by_drop(
     page.wait_for_selector('.job:first-child[data-status="succeeded"] .job-media img.result')
     blend = page.locator(".job").first.locator(".job-media img")
     assert blend.evaluate("img => img.naturalWidth > img.naturalHeight")
+
+
+def test_an_api_gateway_key_rides_on_every_api_request(console: Console, client: Client) -> None:
+    """Deployments with ApiKeys=true make API Gateway refuse requests without x-api-key: the console sends the key
+    given at sign-in with each call (and forgets it on sign-out)."""
+    sent: list[tuple[str, str | None]] = []
+    console.page.on(
+        "request",
+        lambda request: (
+            sent.append((request.url, request.headers.get("x-api-key")))
+            if "/midjourney/" in request.url or "/admin/" in request.url
+            else None
+        ),
+    )
+    console.sign_in(client.token(5), admin=ADMIN, gateway_key="gw-key-0123")
+    page = console.page
+    page.fill("#prompt", "a paper lantern")
+    page.click("#imagine-submit")
+    page.wait_for_selector('.job[data-status="succeeded"]')
+    paths = {urlsplit(url).path for url, _ in sent}
+    assert {"/midjourney/history", "/midjourney/imagine", "/midjourney/job", "/admin/accounts"} <= paths, paths
+    assert {key for _, key in sent} == {"gw-key-0123"}, sent
+    page.click("#signout")
+    page.wait_for_selector("#signin:not([hidden])")
+    assert page.evaluate("() => sessionStorage.length") == 0
 
 
 def test_shorten_lists_five_prompts_and_imagines_the_chosen_one(console: Console, client: Client) -> None:
