@@ -55,6 +55,8 @@ class Relay:
         self._free_since: dict[str, int] = {}  # account outside the share -> when its lease was first seen free
         self._handed_at: dict[str, int] = {}  # account -> when this relay handed it over (not an orphan for a while)
         self._next_orphan_scan = 0.0
+        self._mine: set[str] = set()  # the share at the latest balancing
+        self._due: dict[str, asyncio.TimerHandle] = {}  # workers to start when a dead relay's lease runs out
         self._handing_off: dict[str, asyncio.Task[None]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
@@ -70,6 +72,7 @@ class Relay:
         await asyncio.sleep(min(self._interval, 1.5))
         await self._reconcile()
         self._loops = [
+            asyncio.create_task(self._beat_loop(), name="membership"),
             asyncio.create_task(self._balance_loop(), name="balance"),
             asyncio.create_task(self._dispatcher_loop(), name="dispatcher"),
             asyncio.create_task(self._reaper_loop(), name="reaper"),
@@ -86,6 +89,8 @@ class Relay:
     async def _shutdown(self) -> None:
         for task in self._loops:
             task.cancel()
+        for handle in self._due.values():
+            handle.cancel()
         assert self.ctx is not None
         with contextlib.suppress(Exception):  # else the others re-hash this relay's accounts after its TTL
             await asyncio.to_thread(membership.leave, self.ctx.table, self.settings.owner_id)
@@ -134,15 +139,26 @@ class Relay:
         return max(0.2, self.settings.lease_seconds / 3)
 
     def _beat(self) -> None:
+        """Alive for two and a half beats: a dead relay drops out before its leases run out, so the survivors are
+        ready to take its accounts the moment they do (a live relay that misses beats only makes others wait on
+        leases it still renews)."""
         assert self.ctx is not None
         digest = membership.accounts_digest(self._wanted)
-        membership.beat(self.ctx.table, self.settings.owner_id, self.settings.lease_seconds, self._since_ms, digest)
+        membership.beat(self.ctx.table, self.settings.owner_id, 2.5 * self._interval, self._since_ms, digest)
+
+    async def _beat_loop(self) -> None:
+        """Beats on their own (a slow balancing round must not make this relay look dead)."""
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await asyncio.to_thread(self._beat)
+            except Exception:
+                logger.warning("could not renew the relay's membership", exc_info=True)
 
     async def _balance_loop(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
             try:
-                await asyncio.to_thread(self._beat)
                 await self._balance()
             except Exception:
                 logger.exception("could not balance the accounts")
@@ -172,10 +188,35 @@ class Relay:
             ):
                 continue  # its member may not know the account; else give it a moment before handing it back
             self._hand_off(account_id)
-        for account_id in sorted(mine):
-            if account_id not in self.workers and account_id not in self._handing_off:
-                self._start_worker(self._wanted[account_id])
+        self._mine = mine
+        await self._start_share(mine, set(members), now)
         await self._take_orphans(mine, now)
+
+    async def _start_share(self, mine: set[str], live: set[str], now: int) -> None:
+        """Start the share's workers; one whose lease a dead relay still holds starts when that lease runs out (its
+        first try then succeeds, instead of retrying a third of a lease later)."""
+        assert self.ctx is not None
+        new = sorted(a for a in mine if a not in self.workers and a not in self._handing_off and a not in self._due)
+        held = await asyncio.to_thread(lease.holders, self.ctx.table, new) if new else {}
+        loop = asyncio.get_running_loop()
+        for account_id in new:
+            holder = held.get(account_id)
+            if holder is not None and holder.owner not in live and holder.lease_until_ms > now:
+                delay = (holder.lease_until_ms - now) / 1000 + 0.05
+                self._due[account_id] = loop.call_later(delay, self._start_if_mine, account_id)
+            else:
+                self._start_worker(self._wanted[account_id])
+
+    def _start_if_mine(self, account_id: str) -> None:
+        self._due.pop(account_id, None)
+        config = self._wanted.get(account_id)
+        if (
+            config
+            and account_id in self._mine
+            and account_id not in self.workers
+            and account_id not in self._handing_off
+        ):
+            self._start_worker(config)
 
     async def _take_orphans(self, mine: set[str], now: int) -> None:
         """Once per lease period: an account outside the share whose lease stayed free (or expired) for three lease
