@@ -121,7 +121,7 @@ class LatencyTable(SqliteTable):
     def transact(self, operations: Sequence[Mapping[str, Any]]) -> None:
         first: tuple[str, str] | None = None
         for operation in operations[:1]:
-            body = next(iter(operation.values()), {})
+            body: Mapping[str, Any] = next(iter(operation.values()), {})
             key = body.get("Key") or body.get("Item") or {}
             first = (str(key.get("pk")), str(key.get("sk")))
         self._wait("TransactWriteItems", first)

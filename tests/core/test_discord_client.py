@@ -120,8 +120,11 @@ def test_stale_command_version_is_refreshed_and_retried(sim: SimulatorThread, ac
         channel_id=account.channel_id,
     )
     assert cached.version == new
-    nonces = {j.nonce for j in sim.jobs(account)}
-    assert {"1234567890123456789", "1234567890123456790"} <= nonces
+    wanted = {"1234567890123456789", "1234567890123456790"}
+    deadline = time.monotonic() + 10  # the simulator records a job just after it answers the POST
+    while not wanted <= {j.nonce for j in sim.jobs(account)} and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert wanted <= {j.nonce for j in sim.jobs(account)}
 
 
 def test_describe_uploads_the_image_first(sim: SimulatorThread, account: Any, table: Any) -> None:
