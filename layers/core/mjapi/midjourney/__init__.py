@@ -7,6 +7,19 @@ Nothing here does I/O. Entry points: :func:`parse_dispatch`, :func:`parse_messag
 
 from __future__ import annotations
 
-from mjapi.midjourney.parser import parse_dispatch, parse_message, parse_payload
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mjapi.midjourney.parser import parse_dispatch, parse_message, parse_payload
 
 __all__ = ["parse_dispatch", "parse_message", "parse_payload"]
+
+
+def __getattr__(name: str) -> Any:
+    """The parser (and the event models it builds, ~100 ms of imports) loads on first use: the API, which imports
+    this package for the custom_id grammar, never parses a message."""
+    if name in __all__:
+        from mjapi.midjourney import parser
+
+        return getattr(parser, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

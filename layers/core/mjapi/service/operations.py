@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mjapi import net_guard
 from mjapi.images import InvalidImage, inspect_image, store_image
 from mjapi.midjourney.prompt import PromptCheck, banned_word, check_prompt
 from mjapi.models import ORIGINAL_API, ApiToken, Bot, Job, JobKind, Mode
@@ -36,6 +35,8 @@ def check_prompt_or_400(ctx: Context, prompt: str | None, *, max_length: int | N
 def public_url_or_400(url: str, code: str) -> str:
     """A URL from a user that Discord (or we) will fetch: http(s), and not a loopback, private, link-local or metadata
     address (the shared guard, ``net_guard``); else a 400 with ``code`` and the guard's reason."""
+    from mjapi import net_guard  # with httpcore: loaded by the requests that carry a URL only
+
     try:
         net_guard.check_url(url)
     except net_guard.UrlRefused as exc:

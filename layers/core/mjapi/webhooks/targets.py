@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from mjapi import net_guard
 from mjapi.service.errors import bad_request
 
 
@@ -13,6 +12,8 @@ def check_notify_hook(url: str | None) -> str | None:
     resolve to such addresses are refused at delivery time (recorded on the delivery)."""
     if url is None or not url.strip():
         return None
+    from mjapi import net_guard  # httpcore comes with it: only requests that carry a hook pay for the import
+
     try:
         net_guard.check_url(url.strip())
     except net_guard.UrlRefused as exc:
