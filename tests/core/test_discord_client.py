@@ -4,7 +4,9 @@ re-registered under our feet (50035 INVALID_VERSION), attachment uploads, 429 Re
 from __future__ import annotations
 
 import io
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,6 +83,40 @@ def test_command_lookup_finds_current_versions(sim: SimulatorThread, account: An
         )
     assert ref.version == sim.command_version("midjourney", "imagine")
     assert ref.application_id == MIDJOURNEY_APP_ID
+
+
+def test_a_burst_of_first_lookups_asks_discord_once(sim: SimulatorThread, account: Any) -> None:
+    """A cold container (or a restarted relay) with many requests at once fetches the command index once per
+    scope: each fetch counts against the account's Discord limits. A refresh (stale version) fetches again."""
+    fetched: list[float] = []
+
+    class CountingRest(DiscordRest):
+        def command_index(self, *, guild_id: str | None, channel_id: str) -> list[dict[str, Any]]:
+            fetched.append(time.monotonic())
+            return super().command_index(guild_id=guild_id, channel_id=channel_id)
+
+    catalog = CommandCatalog()
+    rest = CountingRest(account.token, base_url=sim.urls.rest, sleep=SleepRecorder(), max_retries=3)
+    start = threading.Barrier(12)
+
+    def lookup(_: int) -> str:
+        start.wait()
+        return catalog.get(
+            rest,
+            application_id=MIDJOURNEY_APP_ID,
+            name="imagine",
+            guild_id=account.guild_id,
+            channel_id=account.channel_id,
+        ).version
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        versions = set(pool.map(lookup, range(12)))
+    assert versions == {sim.command_version("midjourney", "imagine")}
+    assert len(fetched) == 1
+    kwargs: dict[str, Any] = {"guild_id": account.guild_id, "channel_id": account.channel_id}
+    catalog.get(rest, application_id=MIDJOURNEY_APP_ID, name="imagine", refresh=True, **kwargs)
+    assert len(fetched) == 2
+    rest.close()
 
 
 def _config(account: Any) -> AccountConfig:

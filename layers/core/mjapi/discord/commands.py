@@ -38,6 +38,7 @@ class CommandCatalog:
         self._ttl = ttl_seconds
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str], tuple[float, dict[str, CommandRef]]] = {}
+        self._fetching: dict[tuple[str, str], threading.Lock] = {}
 
     def get(
         self,
@@ -50,15 +51,23 @@ class CommandCatalog:
         refresh: bool = False,
     ) -> CommandRef:
         scope = (application_id, guild_id or f"channel:{channel_id}")
+        asked_at = time.monotonic()
         with self._lock:
             entry = self._entries.get(scope)
-        if refresh or entry is None or time.monotonic() - entry[0] > self._ttl:
-            commands = self._fetch(
-                rest, application_id=application_id, guild_id=guild_id, channel_id=channel_id, name=name
-            )
-            entry = (time.monotonic(), commands)
-            with self._lock:
-                self._entries[scope] = entry
+            fetching = self._fetching.setdefault(scope, threading.Lock())
+        if refresh or entry is None or asked_at - entry[0] > self._ttl:
+            # One fetch per scope at a time: a burst of first requests (a cold container, a restarted relay) asks
+            # Discord's command index once, not once per request (each fetch counts against the account's limits).
+            with fetching:
+                with self._lock:
+                    entry = self._entries.get(scope)
+                if entry is None or entry[0] < asked_at - self._ttl or (refresh and entry[0] < asked_at):
+                    commands = self._fetch(
+                        rest, application_id=application_id, guild_id=guild_id, channel_id=channel_id, name=name
+                    )
+                    entry = (time.monotonic(), commands)
+                    with self._lock:
+                        self._entries[scope] = entry
         ref = entry[1].get(name)
         if ref is None:
             raise CommandNotFound(

@@ -17,13 +17,13 @@ def rank_accounts(
 ) -> list[Account]:
     """Usable accounts of ``bot`` (and ``mode`` if asked) with a free slot, most free slots first.
 
-    Ties are shuffled so that concurrent requests spread over equally loaded accounts instead of racing for one.
+    Ties are shuffled so that concurrent requests spread over equally loaded accounts instead of racing for one (with
+    the module's generator by default: a new ``random.Random()`` reads the OS's entropy, a millisecond per request).
     """
-    rng = rng or random.Random()
     eligible = [
         a for a in accounts if a.usable and a.serves(bot) and (mode is None or a.mode == mode) and a.free_slots > 0
     ]
-    rng.shuffle(eligible)
+    (rng.shuffle if rng is not None else random.shuffle)(eligible)
     return sorted(eligible, key=lambda a: -a.free_slots)
 
 
