@@ -407,6 +407,7 @@ def main() -> None:
     parser.add_argument("--s3-p99", type=float, default=60.0, help="image PutObject latency p99, ms")
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--profile", action="store_true", help="sample the relay's threads in the throughput phase")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file (bench_stack)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="mjapi-relay-cost-"))
@@ -443,7 +444,9 @@ def main() -> None:
     rss_before, _ = rss_mib()
     relay_thread.start()
     try:
-        run(args, accounts, gateway, table, plain, settings, objects)
+        figures = run(args, accounts, gateway, table, plain, settings, objects)
+        if args.json:
+            args.json.write_text(json.dumps(figures))
     finally:
         loop.call_soon_threadsafe(relay.request_stop)
         relay_thread.join(timeout=60)
@@ -459,7 +462,7 @@ def run(
     plain: JobStore,
     settings: RelaySettings,
     objects: LatencyObjects,
-) -> None:
+) -> dict[str, Any]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         found = list_accounts(plain.table)
@@ -541,6 +544,17 @@ def run(
         "  by kind and key: "
         + ", ".join(f"{k} {p or '-'} {v / (n_jobs + len(lat_jobs)):.2f}" for (k, p), v in by_key.most_common(12))
     )
+    return {
+        "accounts": len(accounts),
+        "jobs": n_jobs,
+        "events_per_cpu_s": ticks,
+        "result_write_p50_ms": percentile(raw, 0.5),
+        "result_write_p99_ms": percentile(raw, 0.99),
+        "result_write_own_p50_ms": percentile(own, 0.5),
+        "result_write_own_p99_ms": percentile(own, 0.99),
+        "rss_connected_mib": rss_connected,
+        "rss_peak_mib": rss_peak,
+    }
 
 
 def latencies(

@@ -21,6 +21,7 @@ Not a test: no pass/fail.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -83,6 +84,7 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=20.0, help="simulator speed factor")
     parser.add_argument("--kill-after", type=float, default=2.0, help="seconds after the jobs are submitted")
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file (bench_stack)")
     args = parser.parse_args()
 
     started = time.monotonic()
@@ -112,7 +114,9 @@ def main() -> None:
     owners = [f"relay-{n + 1}" for n in range(args.relays)]
     relays = {owner: start_relay(owner) for owner in owners}
     try:
-        run(args, stack, relays)
+        figures = run(args, stack, relays)
+        if args.json:
+            args.json.write_text(json.dumps(figures))
     finally:
         for process in relays.values():
             if process.poll() is None:
@@ -125,7 +129,7 @@ def main() -> None:
         stack.stop()
 
 
-def run(args: argparse.Namespace, stack: Any, relays: dict[str, subprocess.Popen[bytes]]) -> None:
+def run(args: argparse.Namespace, stack: Any, relays: dict[str, subprocess.Popen[bytes]]) -> dict[str, Any]:
     ctx = Context.current()
     table = ctx.table
     ids = [str(a["id"]) for a in stack.accounts]
@@ -205,6 +209,17 @@ def run(args: argparse.Namespace, stack: Any, relays: dict[str, subprocess.Popen
     print(f"slots leaked: {sum(leaked.values())} on {len(leaked)} accounts")
     after = spread(table, ids)
     print("spread after the kill: " + ", ".join(f"{o} {after.get(o, 0)}" for o in sorted(survivors)))
+    return {
+        "accounts": len(ids),
+        "relays": args.relays,
+        "lease_s": args.lease,
+        "spread": [at_kill.get(o, 0) for o in relays],
+        "victim_accounts": len(victim_accounts),
+        "reown_s": reowned[-1] if reowned and not pending else None,
+        "jobs": len(job_ids),
+        "lost": lost,
+        "leaked": sum(leaked.values()),
+    }
 
 
 def owners_sorted(relays: dict[str, subprocess.Popen[bytes]]) -> list[str]:
