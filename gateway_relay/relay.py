@@ -14,8 +14,6 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
-
 from gateway_relay import health, lease, membership, metrics
 from gateway_relay.settings import RelaySettings
 from gateway_relay.worker import AccountWorker, discover_gateway_url, make_refresher
@@ -30,7 +28,7 @@ from mjapi.service.forms import send_form
 from mjapi.service.jobs import dispatch_queued, reap
 from mjapi.store.accounts import list_accounts, sync_accounts
 from mjapi.tracking.applier import EventApplier, Outcome
-from mjapi.tracking.image_copy import ImageCopier
+from mjapi.tracking.image_copy import ImageCopier, cdn_client
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +43,7 @@ class Relay:
         self._loops: list[asyncio.Task[None]] = []
         self._wake_dispatcher = asyncio.Event()
         self._stop = asyncio.Event()
-        self._http = httpx.Client(timeout=30.0, follow_redirects=True)
+        self._http = cdn_client(timeout=30.0)  # shared by the accounts' image copiers
         self._gateway_urls: dict[str, str] = {}
         self.ctx: Context | None = ctx
         self._wanted: dict[str, AccountConfig] = {}  # enabled accounts of the latest secrets
