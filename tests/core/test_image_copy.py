@@ -1,22 +1,27 @@
 """The relay's image copier on its own HTTP client (:class:`CdnClient`), against a loopback CDN speaking HTTP/1.1
 keep-alive: real PNG, WebP and MP4 bytes stored under their content address with the type the bytes say, redirects,
-size caps (declared and streamed), expired links refreshed, retries, and pooled connections the CDN closed."""
+size caps (declared and streamed), expired links refreshed, retries, and pooled connections the CDN closed; and the
+facts of a WebP read from its header, as Pillow reads them."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import av
 import httpx
 import pytest
 from PIL import Image as PILImage
 
-from mjapi.images import load_object
+from mjapi.images import InvalidImage, inspect_image, load_object
 from mjapi.midjourney.models import Image as DiscordImage
 from mjapi.store.table import Table
 from mjapi.tracking import image_copy
@@ -255,3 +260,53 @@ def test_the_relay_keeps_httpx_when_the_environment_names_a_proxy(monkeypatch: p
     proxied = cdn_client()
     assert isinstance(proxied, httpx.Client)
     proxied.close()
+
+
+# -- image facts without decoding ----------------------------------------------------------------------------------
+
+
+def _webp(mode: str, size: tuple[int, int], **options: object) -> bytes:
+    out = io.BytesIO()
+    PILImage.new(mode, size, (30, 60, 90)).save(out, format="WEBP", **options)
+    return out.getvalue()
+
+
+def _animated_webp() -> bytes:
+    frames = [PILImage.new("RGB", (64, 40), (40 * i, 0, 0)) for i in range(3)]
+    out = io.BytesIO()
+    frames[0].save(out, format="WEBP", save_all=True, append_images=frames[1:])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _webp("RGB", (333, 1000)),  # lossy: a VP8 frame header
+        _webp("RGB", (2048, 2), lossless=True),  # VP8L
+        _webp("RGBA", (7, 3)),  # alpha: a VP8X canvas
+        _webp("RGB", (48, 32), exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x00"),  # VP8X with metadata
+        _animated_webp(),
+    ],
+    ids=["vp8", "vp8l", "vp8x-alpha", "vp8x-exif", "animated"],
+)
+def test_webp_facts_come_from_its_header_as_pillow_reads_them(data: bytes) -> None:
+    with PILImage.open(io.BytesIO(data)) as img:
+        expected = img.size
+    facts = inspect_image(data)
+    assert (facts.content_type, facts.extension, (facts.width, facts.height)) == ("image/webp", "webp", expected)
+    assert inspect_image(data + b"trailing bytes") == facts  # past the RIFF: ignored, as libwebp does
+    for cut in (len(data) - 1, len(data) // 2, 30):
+        with pytest.raises(InvalidImage, match="not a readable"):
+            inspect_image(data[:cut])
+
+
+def test_images_module_imports_without_pillow() -> None:
+    """The API's cold start: Pillow (~30 ms) only when an image is inspected, and never for a WebP."""
+    script = (
+        "import sys; import mjapi.images as m; assert 'PIL' not in sys.modules, 'imported'; "
+        f"m.inspect_image({_webp('RGB', (8, 8))!r}); assert 'PIL' not in sys.modules, 'webp'; "
+        f"m.inspect_image({PNG!r}); assert 'PIL' in sys.modules"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "layers" / "core"), str(root)])}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=60)
