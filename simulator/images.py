@@ -35,8 +35,9 @@ SHAPES = ("circle", "triangle", "square", "diamond", "ring", "cross")
 
 @dataclass(frozen=True)
 class ImageSpec:
-    """What to draw. `kind` is "grid" (2x2), "single" (one quadrant at full size), "preview" (of a grid or a single)
-    or "video" (the single image in motion for `frames` frames); `fmt` is the file format: png, webp, jpeg or mp4."""
+    """What to draw. `kind` is "grid" (2x2), "single" (one quadrant at full size), "preview" (of a grid or a single),
+    "video" (the single image in motion for `frames` frames) or "video_grid" (Animate's four videos of one image, an
+    animated 2x2); `fmt` is the file format: png, webp, jpeg or mp4."""
 
     kind: str
     width: int
@@ -83,6 +84,7 @@ DEFAULT_GRID_SIDE = 1024
 #: Side of the progress preview of a 1:1 grid where the bot sends real-size previews (v6.1 and v7: 512²,
 #: ``<uuid>_grid_0.webp``); other ratios keep about as many pixels.
 PREVIEW_SIDE = 512
+VIDEO_KINDS = frozenset({"video", "video_grid"})  # jobs that make videos: JPEG step frames while they run
 #: Side of the step frames of a video job (256x256 JPEG in captures of 2026).
 VIDEO_PREVIEW_SIDE = 256
 
@@ -253,6 +255,8 @@ def render(spec: ImageSpec) -> bytes:
     """Encode the image (or video) described by `spec` (pure function of the spec)."""
     if spec.kind == "video":
         return render_video(spec)
+    if spec.kind == "video_grid":
+        return render_video_grid(spec)
     if spec.kind == "preview":
         full = replace(spec, kind=spec.base, progress=100, fmt="png")
         canvas = _render_canvas(full)
@@ -310,6 +314,34 @@ def render_video(spec: ImageSpec) -> bytes:
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+    return buffer.getvalue()
+
+
+#: Frames of Animate's grid preview (an animated WebP of the four videos, at 8 frames a second).
+VIDEO_GRID_FRAMES = 8
+
+
+def render_video_grid(spec: ImageSpec) -> bytes:
+    """Animate's result: the four videos it made of one image, side by side in a 2x2 animated WebP (what the bot
+    posts; each video is then one U1-U4 away). Each tile drifts with its own phase, further for high motion."""
+    tile_w, tile_h = max(8, spec.width // 2), max(8, spec.height // 2)
+    still = replace(spec, kind="single", fmt="png", frames=0, motion="")
+    picture = _render_canvas(still).resize((tile_w, tile_h), Image.Resampling.NEAREST)
+    palette = _Palette(spec.palette_seed)
+    reach = 0.18 if spec.motion == "high" else 0.06
+    frames: list[Image.Image] = []
+    for index in range(VIDEO_GRID_FRAMES):
+        frame = Image.new("RGB", (tile_w * 2, tile_h * 2), (255, 255, 255))
+        for quadrant in range(4):
+            phase = math.sin(2 * math.pi * index / VIDEO_GRID_FRAMES + quadrant * math.pi / 2)
+            tile = Image.new("RGB", (tile_w, tile_h), palette.backgrounds[spec.quadrant])
+            tile.paste(picture, (round(phase * reach * tile_w), round(phase * reach * tile_h / 2)))
+            frame.paste(tile, ((quadrant % 2) * tile_w, (quadrant // 2) * tile_h))
+        frames.append(frame.resize((spec.width, spec.height), Image.Resampling.NEAREST))
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer, "WEBP", save_all=True, append_images=frames[1:], duration=1000 // 8, loop=0, quality=40, method=0
+    )
     return buffer.getvalue()
 
 

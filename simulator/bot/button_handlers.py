@@ -53,7 +53,8 @@ _DRAWN: dict[ButtonAction, Callable[[CustomId], bool]] = {
     ButtonAction.MAKE_SQUARE: _under_single_image,
     ButtonAction.PAN: _under_single_image,
     ButtonAction.ANIMATE: lambda cid: _under_single_image(cid) and cid.variant in ui.MOTIONS,
-    ButtonAction.ANIMATE_EXTEND: lambda cid: cid.index == 1 and not cid.solo and cid.variant in ui.MOTIONS,
+    ButtonAction.ANIMATE_EXTEND: lambda cid: _index_in(1, 4)(cid) and not cid.solo and cid.variant in ui.MOTIONS,
+    ButtonAction.VIDEO_UPSCALE: lambda cid: _index_in(1, 4)(cid) and not cid.solo,
     ButtonAction.DESCRIBE_IMAGINE: _index_in(1, ui.DESCRIBE_PROMPTS),
     ButtonAction.SHORTEN_IMAGINE: _index_in(1, ui.SHORTEN_PROMPTS),
 }
@@ -89,6 +90,7 @@ class ButtonHandlers(HandlerBase):
             ButtonAction.PAN: self.pan,
             ButtonAction.ANIMATE: self.animate,
             ButtonAction.ANIMATE_EXTEND: self.extend,
+            ButtonAction.VIDEO_UPSCALE: self.video_upscale,
             ButtonAction.CANCEL_JOB: self.cancel_job,
             ButtonAction.BOOKMARK: self.bookmark,
             ButtonAction.DESCRIBE_IMAGINE: self.picreader,
@@ -179,6 +181,10 @@ class ButtonHandlers(HandlerBase):
         job = self.job_for(ctx, cid.job_hash)
         if job is None or self.e.gate(ctx):
             return
+        if job.image.kind == "video_grid":  # 🔄 under Animate's grid: four new videos of the same image
+            if not self._no_turbo_video(ctx):
+                await self._animate(ctx, job.parent or job, job.image.motion or "high", job.prompt)
+            return
         if self._remix_on(ctx):
             assert ctx.message is not None
             self.e.open_modal(
@@ -222,14 +228,40 @@ class ButtonHandlers(HandlerBase):
         await self.e.submit(ctx, [request])
 
     async def animate(self, ctx: Ctx, cid: CustomId) -> None:
-        """Animate (High/Low motion): a video job of the image, its prompt rewritten like the bot's."""
+        """Animate (High/Low motion): a video job of the image, its prompt rewritten like the bot's. Its result is
+        the four videos it made, in one animated grid (U1-U4 then give each as an mp4)."""
         job = self.job_for(ctx, cid.job_hash)
         if job is None or self.e.gate(ctx) or self._no_turbo_video(ctx):
             return
         motion = cid.variant or "high"
-        prompt = video_prompt(job.prompt, motion, job.ar)
-        request = self.child(job, "video", "", prompt=prompt, words=words_of(prompt.split(" --")[0]))
-        await self.e.submit(ctx, [self._video_request(request, job, motion, VIDEO_FRAMES, ctx)])
+        await self._animate(ctx, job, motion, video_prompt(job.prompt, motion, job.ar))
+
+    async def _animate(self, ctx: Ctx, source: Job, motion: str, prompt: str) -> None:
+        request = self.child(source, "video", "", prompt=prompt, words=words_of(prompt.split(" --")[0]))
+        request = self._video_request(request, source, motion, VIDEO_FRAMES, ctx)
+        request.image_kind = "video_grid"
+        await self.e.submit(ctx, [request])
+
+    async def video_upscale(self, ctx: Ctx, cid: CustomId) -> None:
+        """U1-U4 under Animate's grid: that video alone, posted at once like an image grid's U (the four videos
+        exist already), under Extend (High/Low motion)."""
+        grid, index = self.job_for(ctx, cid.job_hash), cid.index or 1
+        if grid is None:
+            return
+        if grid.image.kind != "video_grid":
+            self.e.reply(ctx, NOT_AVAILABLE)
+            return
+        if self.e.gate(ctx):
+            return
+        request = self.child(grid, "upsample", "", index=index)
+        request = self._video_request(request, grid, grid.image.motion, grid.image.frames, ctx)
+        upscaled = self.e.new_job(ctx.origin, ctx.channel, ctx.app, request, ctx.account.mode, ctx.nonce)
+        upscaled.status = "running"
+        if ctx.message is not None:
+            self.e.press(ctx.message, ctx.custom_id)
+            upscaled.pressed = (ctx.message.id, ctx.custom_id)
+        await self.e.sleep(1.0)
+        await self.e.post_result(upscaled, None, ctx=ctx)
 
     async def extend(self, ctx: Ctx, cid: CustomId) -> None:
         """Extend (High/Low motion) under a video: a longer video from that one."""

@@ -34,6 +34,7 @@ from simulator.gateway import Hub
 from simulator.ids import derive_rng, derive_seed, iso_timestamp, random_uuid
 from simulator.images import (
     PREVIEW_SIDE,
+    VIDEO_KINDS,
     VIDEO_PREVIEW_SIDE,
     ImageSpec,
     ImageStore,
@@ -541,7 +542,8 @@ class Engine:
             width, height = req.exact_size
         else:
             width, height = result_size(req.size, req.ar, version=req.version, scale=self.config.image_scale)
-        fmt = {"grid": grammar(req.version).grid_format, "video": "mp4"}.get(req.image_kind, "png")
+        formats = {"grid": grammar(req.version).grid_format, "video": "mp4", "video_grid": "webp"}
+        fmt = formats.get(req.image_kind, "png")
         spec = ImageSpec(
             kind=req.image_kind,
             width=width,
@@ -763,7 +765,7 @@ class Engine:
         step = job.duration / (len(job.steps) + 1)
         real_previews = grammar(job.version).real_previews
         ratio = reduce_ratio(job.image.width, job.image.height)
-        if job.image.kind == "video":
+        if job.image.kind in VIDEO_KINDS:
             preview_w, preview_h = image_dims(*ratio, scale=self.config.image_scale, base=VIDEO_PREVIEW_SIDE)
         elif real_previews:
             preview_w, preview_h = image_dims(*ratio, scale=self.config.image_scale, base=PREVIEW_SIDE)
@@ -789,7 +791,7 @@ class Engine:
             if percent > 0:  # nothing is drawn yet at 0%, so that update carries no preview
                 spec = preview_spec(job.image, preview_w, preview_h, percent)
                 name = f"{job.id}_grid_0.webp"
-                if job.image.kind == "video":  # video jobs stream JPEG step frames (`<uuid>_0_step_<n>.jpeg`)
+                if job.image.kind in VIDEO_KINDS:  # video jobs stream JPEG step frames (`<uuid>_0_step_<n>.jpeg`)
                     spec, name = replace(spec, fmt="jpeg"), f"{job.id}_0_step_{number}.jpeg"
                 preview = await self.image_attachment(job.channel_id, spec, name, ephemeral=not real_previews)
                 attachments.append(self.attachment_json(preview))
@@ -948,7 +950,7 @@ def preview_spec(image: ImageSpec, width: int, height: int, percent: int) -> Ima
     return ImageSpec(
         kind="preview",
         fmt="webp",
-        base="single" if image.kind == "video" else image.kind,
+        base="single" if image.kind in VIDEO_KINDS else image.kind,
         width=width,
         height=height,
         palette_seed=image.palette_seed % PREVIEW_FAMILIES,

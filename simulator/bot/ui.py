@@ -163,11 +163,22 @@ def single_rows(job: Job, *, upscaled: bool = False) -> list[JSON]:
     return rows
 
 
+def video_grid_rows(job: Job) -> list[JSON]:
+    """Under Animate's grid of four videos: U1-U4 (`video_virtual_upscale`: that video alone) and a reroll."""
+    return [
+        row(
+            *(button(render_custom_id(ButtonAction.VIDEO_UPSCALE, index=i, hash=job.id), f"U{i}") for i in range(1, 5)),
+            button(render_custom_id(ButtonAction.REROLL, index=0, hash=job.id, solo=True), emoji="🔄"),
+        )
+    ]
+
+
 def video_rows(job: Job) -> list[JSON]:
-    """Under a finished video: Extend (High motion) / (Low motion), ❤️ and Web."""
+    """Under a finished video: Extend (High motion) / (Low motion) (their index is the video's place in its grid),
+    ❤️ and Web."""
     extend = [
         button(
-            render_custom_id(ButtonAction.ANIMATE_EXTEND, index=1, hash=job.id, variant=motion),
+            render_custom_id(ButtonAction.ANIMATE_EXTEND, index=job.index or 1, hash=job.id, variant=motion),
             f"Extend ({motion.capitalize()} motion)",
             emoji="🎞️",
         )
@@ -182,6 +193,8 @@ def result_rows(job: Job) -> list[JSON]:
         return grid_rows(job.id)
     if job.image.kind == "video":
         return video_rows(job)
+    if job.image.kind == "video_grid":
+        return video_grid_rows(job)
     return single_rows(job, upscaled=job.kind == "upscale")
 
 

@@ -227,20 +227,33 @@ def test_niji_is_a_per_request_choice_on_the_same_accounts(client: Client) -> No
     assert "remix" in resp.json()["result"]
 
 
-def test_animate_makes_a_video_job_with_an_mp4_on_our_cdn(client: Client) -> None:
-    """Today's bot (v7, the default) offers Animate under single images: a video job, billed like any action."""
-    token = client.token(count=5)
+def test_animate_makes_four_videos_and_u_gives_one_as_an_mp4_on_our_cdn(client: Client) -> None:
+    """Today's bot (v7, the default) offers Animate under single images: a video job whose result is an animated grid
+    of four videos; U1-U4 under it give one of them as an mp4, under Extend. Each is billed like any action."""
+    token = client.token(count=6)
     grid = _imagine(client, token, "a paper lantern drifting")
     single = client.wait_job(token, _press(client, token, grid["id"], "U1"))
     assert "Animate (High motion)" in _buttons(single)
-    video = client.wait_job(token, _press(client, token, single["id"], "Animate (High motion)"))
-    assert video["status"] == "succeeded", video
+    videos = client.wait_job(token, _press(client, token, single["id"], "Animate (High motion)"))
+    assert videos["status"] == "succeeded", videos
+    [sheet] = [i for i in videos["images"] if i["job_id"] == videos["id"]]
+    assert sheet["content_type"] == "image/webp" and not sheet["upscaled"] and not videos["video_url"]
+    under = _buttons(videos)
+    assert list(under)[:4] == ["U1", "U2", "U3", "U4"] and "video_virtual_upscale::2::" in under["U2"]
+    animated = client.http.get(sheet["url"])
+    assert animated.status_code == 200 and animated.content[8:12] == b"WEBP" and b"ANIM" in animated.content[:64]
+
+    video = client.wait_job(token, _press(client, token, videos["id"], "U2"))
+    assert video["status"] == "succeeded" and video["action"] == "video_upscale", video
     assert video["video_url"] and video["video_url"].startswith(client.stack.api_url)
     clip = client.http.get(video["video_url"])
     assert clip.status_code == 200 and clip.headers["content-type"] == "video/mp4"
     assert clip.content[4:8] == b"ftyp"  # an ISO media file
+    assert "Extend (Low motion)" in _buttons(video)
+    longer = client.wait_job(token, _press(client, token, video["id"], "Extend (Low motion)"))
+    assert longer["status"] == "succeeded" and longer["video_url"], longer
     used = client.http.get("/midjourney/history", params={"token": token}).json()["data"]
-    assert len(used) == 3  # imagine, U1, Animate: each one use
+    assert len(used) == 5  # imagine, U1, Animate, U2 of the videos, Extend: each one use
 
 
 def test_cancel_a_running_button_job_through_its_cancel_button(client: Client) -> None:

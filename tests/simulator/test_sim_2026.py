@@ -190,50 +190,70 @@ async def test_bookmark_reply(discord: Discord, gw: Gateway, alice: Account, sim
     assert [j.kind for j in sim.jobs(alice)] == ["imagine", "upsample"]  # no job
 
 
-async def test_animate_makes_a_real_mp4(
+async def test_animate_makes_a_grid_of_four_videos_and_u_gives_each_as_a_real_mp4(
     sim: Simulator, discord: Discord, gw: Gateway, alice: Account, http: aiohttp.ClientSession
 ) -> None:
     grid = await imagine_result(discord, gw, "a small bird --ar 16:9 --no trees")
     _, single = await click(discord, gw, grid, "upsample::1::")
     h_single = job_hash(single)
     start = len(gw.frames)
-    waiting, video = await click(discord, gw, single, "animate_high")
+    waiting, videos = await click(discord, gw, single, "animate_high")
     assert waiting["flags"] == 64 and component(waiting, "CancelJob")
     prompt = "a small bird --motion high --video 1 --aspect 16:9"  # --ar and --no dropped, video params appended
     assert waiting["content"] == f"**{prompt}** - <@{alice.user_id}> (Waiting to start)"
     steps = [u["attachments"][0] for u in updates_of(gw, waiting["id"], start) if u.get("attachments")]
     assert steps and all(re.fullmatch(rf"{UUID}_0_step_\d+\.jpeg", s["filename"]) for s in steps)
     assert image_of(await fetch(http, steps[0])).format == "JPEG"
-    h = job_hash(video)
-    assert video["content"] == (
+
+    # the result: one animated WebP of the four videos, U1-U4 (video_virtual_upscale) and a reroll under it
+    h = job_hash(videos)
+    assert videos["content"] == (
         f"**{prompt}** - <@{alice.user_id}> [(Open on website for full quality)](<https://midjourney.com/jobs/{h}>)"
         " (fast)"
     )
-    assert video["message_reference"]["message_id"] == single["id"] and video["type"] == 19
+    assert videos["message_reference"]["message_id"] == single["id"] and videos["type"] == 19
+    sheet = videos["attachments"][0]
+    assert sheet["content_type"] == "image/webp" and sheet["filename"].endswith(f"_{h}.webp")
+    size = tuple(single["attachments"][0][k] for k in ("width", "height"))
+    assert (sheet["width"], sheet["height"]) == size == (1456, 816)
+    animated = Image.open(io.BytesIO(await fetch(http, sheet)))
+    assert animated.format == "WEBP" and animated.is_animated and animated.n_frames >= 4
+    assert custom_ids(videos) == [
+        *(f"MJ::JOB::video_virtual_upscale::{i}::{h}" for i in range(1, 5)),
+        f"MJ::JOB::reroll::0::{h}::SOLO",
+    ]
+    assert [c.get("label") for c in videos["components"][0]["components"][:4]] == ["U1", "U2", "U3", "U4"]
+    job = sim.job(h)
+    assert job.kind == "video" and job.parent is not None and job.parent.id == h_single
+
+    # U2: that video alone, an H.264 mp4 at the image's size, posted at once, under Extend
+    _, video = await click(discord, gw, videos, "video_virtual_upscale::2::")
+    h2 = job_hash(video)
+    assert video["content"] == f"**{prompt}** - Image #2 <@{alice.user_id}>"
+    assert video["message_reference"]["message_id"] == videos["id"] and video["type"] == 19
     attachment = video["attachments"][0]
-    assert attachment["content_type"] == "video/mp4" and attachment["filename"].endswith(f"_{h}.mp4")
-    assert (
-        (attachment["width"], attachment["height"])
-        == (1456, 816)
-        == tuple(single["attachments"][0][k] for k in ("width", "height"))
-    )
+    assert attachment["content_type"] == "video/mp4" and attachment["filename"].endswith(f"_{h2}.mp4")
     data = await fetch(http, attachment)
     with av.open(io.BytesIO(data)) as container:
         stream = container.streams.video[0]
         frames = list(container.decode(video=0))
-    assert (stream.codec_context.width, stream.codec_context.height) == (1456, 816)
-    assert 12 <= len(frames) <= 24 and frames[0].width == 1456
-    job = sim.job(h)
-    assert job.kind == "video" and job.parent is not None and job.parent.id == h_single
+    assert (stream.codec_context.width, stream.codec_context.height) == size
+    assert 12 <= len(frames) <= 24
+    assert sim.job(h2).parent is not None and sim.job(h2).parent.id == h
     assert custom_ids(video) == [
-        f"MJ::JOB::animate_high_extend::1::{h}",
-        f"MJ::JOB::animate_low_extend::1::{h}",
-        f"MJ::BOOKMARK::{h}",
+        f"MJ::JOB::animate_high_extend::2::{h2}",  # the index is the video's place in its grid
+        f"MJ::JOB::animate_low_extend::2::{h2}",
+        f"MJ::BOOKMARK::{h2}",
     ]
     _, extended = await click(discord, gw, video, "animate_low_extend")
     assert "--motion low --video 1" in extended["content"]
     with av.open(io.BytesIO(await fetch(http, extended["attachments"][0]))) as container:
         assert len(list(container.decode(video=0))) > len(frames)
+
+    # 🔄 under the grid: four new videos of the same image
+    _, again = await click(discord, gw, videos, "reroll::0::")
+    assert again["attachments"][0]["content_type"] == "image/webp" and job_hash(again) != h
+    assert sim.job(job_hash(again)).parent is not None and sim.job(job_hash(again)).parent.id == h_single
 
 
 async def test_turbo_refuses_video(sim: Simulator, discord: Discord, gw: Gateway, alice: Account) -> None:

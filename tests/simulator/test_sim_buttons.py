@@ -578,6 +578,7 @@ async def test_every_drawn_button_routes_by_its_parsed_action(sim: Simulator, di
         v5_single["components"],
         old_single["components"],
         ui.video_rows(single_job),
+        ui.video_grid_rows(single_job),
         cancel,
         ui.describe_rows(),
         ui.shorten_rows(),

@@ -36,6 +36,8 @@ DOCUMENTED: list[tuple[str, ButtonAction, dict[str, Any]]] = [
     (f"MJ::Outpaint::100::1::{H}::SOLO", ButtonAction.MAKE_SQUARE, {"outpaint_percent": 100, "zoom_factor": 1.0}),
     (f"MJ::CustomZoom::{H}", ButtonAction.CUSTOM_ZOOM, {}),
     (f"MJ::JOB::animate_high::1::{H}::SOLO", ButtonAction.ANIMATE, {"variant": "high"}),
+    (f"MJ::JOB::video_virtual_upscale::3::{H}", ButtonAction.VIDEO_UPSCALE, {"index": 3, "solo": False}),
+    (f"MJ::JOB::animate_low_extend::2::{H}", ButtonAction.ANIMATE_EXTEND, {"variant": "low", "index": 2}),
     (f"MJ::CancelJob::ByJobid::{H}", ButtonAction.CANCEL_JOB, {}),
     (f"MJ::BOOKMARK::{H}", ButtonAction.BOOKMARK, {}),
     ("MJ::Job::PromptAnalyzerExtended", ButtonAction.SHORTEN_DETAILS, {}),
@@ -228,7 +230,10 @@ def test_what_each_action_produces() -> None:
         ButtonAction.UPSCALE_2X,
         ButtonAction.UPSCALE_4X,
         ButtonAction.UPSCALE_OTHER,
+        ButtonAction.VIDEO_UPSCALE,  # one video out of Animate's four
     }
+    assert SPECS[ButtonAction.VIDEO_UPSCALE].result is JobAction.VIDEO is SPECS[ButtonAction.ANIMATE].result
+    assert SPECS[ButtonAction.VIDEO_UPSCALE].proxy_action == "UPSCALE" and SPECS[ButtonAction.VIDEO_UPSCALE].charged
     assert SPECS[ButtonAction.REROLL].result is JobAction.IMAGINE
     assert SPECS[ButtonAction.VARY_REGION].result is JobAction.VARIATION
     assert SPECS[ButtonAction.MAKE_SQUARE].result is JobAction.ZOOM

@@ -115,6 +115,33 @@ def test_video_interim_and_unknown_contents() -> None:
     assert isinstance(empty, Unrecognized) and empty.content is None
 
 
+def test_animate_grid_is_a_video_result_and_its_u_buttons_are_video_upscales() -> None:
+    """Animate's result is one animated WebP of four videos, worded like an imagine: `--video` in its prompt makes
+    it a video result (what the pressed Animate produces), and U1-U4 under it are video_virtual_upscale."""
+    line = f"**a frog --motion high --video 1 --aspect 1:1** - <@{U}> (fast)"
+    rows = [
+        {
+            "type": 1,
+            "components": [
+                *(
+                    {"type": 2, "custom_id": f"MJ::JOB::video_virtual_upscale::{i}::{H}", "label": f"U{i}"}
+                    for i in range(1, 5)
+                ),
+                {"type": 2, "custom_id": f"MJ::JOB::reroll::0::{H}::SOLO", "emoji": {"name": "🔄"}},
+            ],
+        }
+    ]
+    sheet = {"id": "1", "url": f"https://cdn.discordapp.com/attachments/2/1/u_a_frog_{H}.webp"}
+    grid = parse_message(_msg(content=line, attachments=[{**sheet, "content_type": "image/webp"}], components=rows))
+    assert isinstance(grid, JobResult) and grid.action is JobAction.VIDEO and not grid.videos
+    assert [b.action for b in grid.buttons] == [ButtonAction.VIDEO_UPSCALE] * 4 + [ButtonAction.REROLL]
+    assert [b.parsed.index for b in grid.buttons[:4]] == [1, 2, 3, 4]
+    still = parse_message(_msg(content=line.replace("--video 1 ", ""), attachments=[sheet], components=rows))
+    assert isinstance(still, JobResult) and still.action is JobAction.IMAGINE  # no --video: an image grid
+    running = parse_message(_msg(content=line.replace("(fast)", "(31%) (fast)"), attachments=[sheet]))
+    assert isinstance(running, JobProgress)
+
+
 def test_notice_keeps_its_buttons_and_prompt() -> None:
     embed = {"title": "Action needed to continue", "color": 16711680, "footer": {"text": "/imagine x y"}}
     rows = [{"type": 1, "components": [{"type": 2, "custom_id": "MJ::Appeal::1", "label": "Appeal"}]}]

@@ -47,6 +47,7 @@ class ButtonAction(StrEnum):
     PAN = "pan"
     ANIMATE = "animate"
     ANIMATE_EXTEND = "animate_extend"  # Extend (High/Low motion) under a finished video
+    VIDEO_UPSCALE = "video_upscale"  # U1..U4 under Animate's video grid: one of the four videos, as an mp4
     DESCRIBE_IMAGINE = "describe_imagine"  # describe result button n -> imagine prompt n
     DESCRIBE_IMAGINE_ALL = "describe_imagine_all"
     DESCRIBE_RETRY = "describe_retry"
@@ -276,6 +277,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("MJ::JOB::animate_{variant}_extend" + _SOLO_JOB,),
         result=JobAction.VIDEO,
         proxy_action="VIDEO_EXTEND",
+    ),
+    ActionSpec(
+        # U1..U4 under Animate's result, an animated WebP grid of four videos:
+        # `MJ::JOB::video_virtual_upscale::2::<uuid>` (TA SetVideoUpscaleButtons, labels U1-U4, beside a reroll; live
+        # captures of 2026 described by public clients). Its result is that video alone, an mp4 under Extend.
+        ButtonAction.VIDEO_UPSCALE,
+        ("MJ::JOB::video_virtual_upscale" + _SOLO_JOB,),
+        result=JobAction.VIDEO,
+        proxy_action="UPSCALE",
+        upscaled=True,
     ),
     ActionSpec(
         ButtonAction.ANIMATE,  # v7 Animate (High motion) / (Low motion): `MJ::JOB::animate_high::1::<uuid>::SOLO`

@@ -13,7 +13,9 @@ Facts (protocol notes §3.1-3.2; NZ ``ConvertUtils``; TA ``MjMessageParser`` exa
 * today's bot (v7): ``Upscaled by <@id>`` with no variant is Upscale (Creative); a button job's waiting and progress
   messages are ephemeral replies worded like an imagine (``**p** - <@id> (Waiting to start)``), which the parser tells
   apart by their reference and Cancel Job button, not by the line; pan results carry the rewritten prompt;
-* trailing lines (``\\n-# Create, explore...``) are ignored.
+* trailing lines (``\\n-# Create, explore...``) are ignored;
+* Animate's jobs carry ``--video 1`` (and ``--motion``) in their prompt, worded like an imagine: its result, an
+  animated WebP of four videos, is told from an image grid by that parameter (:func:`is_video_prompt`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ _PAREN = re.compile(r"\(([^()]*)\)")
 _PERCENT = re.compile(r"^(\d{1,3})\s*%$")
 _MODE = re.compile(r"^(fast|relaxed|relax|turbo)(?:\s*,\s*(stealth|public))?$", re.IGNORECASE)
 _JOB_LINK = re.compile(r"midjourney\.com/jobs/([0-9a-fA-F-]{36})")
+_VIDEO_PARAM = re.compile(r"(?:^|\s)--video(?:\s|$)")
+
+
+def is_video_prompt(prompt: str) -> bool:
+    """Whether a job line's prompt makes videos (``--video``): Animate and its extensions."""
+    return _VIDEO_PARAM.search(prompt) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -505,6 +505,8 @@ def _job_event(ctx: _Ctx, line: lines.JobLine) -> Event:
     finished = line.status == "done" and (ctx.images or ctx.videos)
     if ctx.videos and finished:
         action = JobAction.VIDEO  # an Animate result: whatever its wording, the mp4 says what it is
+    elif finished and action is JobAction.IMAGINE and lines.is_video_prompt(line.prompt):
+        action = JobAction.VIDEO  # Animate's grid: one animated WebP of four videos, worded like an imagine
     elif action is JobAction.IMAGINE and not finished and _button_job(ctx.corr, ctx.buttons):
         # Today's bot words a button job's waiting/progress message like an imagine; which button it was is for the
         # correlator to find under the referenced message (a reroll is the only imagine-worded button result).
