@@ -139,13 +139,18 @@ class ButtonHandlers(HandlerBase):
             palette_seed=job.palette_seed,
             parent_message=ctx.message,
         )
-        upsampled = self.e.new_job(ctx.origin, ctx.channel, ctx.app, request, ctx.account.mode, ctx.nonce)
-        upsampled.status = "running"
+        await self._post_at_once(ctx, request)
+
+    async def _post_at_once(self, ctx: Ctx, request: JobRequest) -> None:
+        """A U of a grid (images or videos): the picture exists already, so its result comes at once, without a
+        waiting or progress message, and the pressed button turns blue."""
+        picked = self.e.new_job(ctx.origin, ctx.channel, ctx.app, request, ctx.account.mode, ctx.nonce)
+        picked.status = "running"
         if ctx.message is not None:
             self.e.press(ctx.message, ctx.custom_id)
-            upsampled.pressed = (ctx.message.id, ctx.custom_id)
+            picked.pressed = (ctx.message.id, ctx.custom_id)
         await self.e.sleep(1.0)
-        await self.e.post_result(upsampled, None, ctx=ctx)
+        await self.e.post_result(picked, None, ctx=ctx)
 
     async def variation(self, ctx: Ctx, cid: CustomId) -> None:
         job = self.job_for(ctx, cid.job_hash)
@@ -255,13 +260,7 @@ class ButtonHandlers(HandlerBase):
             return
         request = self.child(grid, "upsample", "", index=index)
         request = self._video_request(request, grid, grid.image.motion, grid.image.frames, ctx)
-        upscaled = self.e.new_job(ctx.origin, ctx.channel, ctx.app, request, ctx.account.mode, ctx.nonce)
-        upscaled.status = "running"
-        if ctx.message is not None:
-            self.e.press(ctx.message, ctx.custom_id)
-            upscaled.pressed = (ctx.message.id, ctx.custom_id)
-        await self.e.sleep(1.0)
-        await self.e.post_result(upscaled, None, ctx=ctx)
+        await self._post_at_once(ctx, request)
 
     async def extend(self, ctx: Ctx, cid: CustomId) -> None:
         """Extend (High/Low motion) under a video: a longer video from that one."""
