@@ -15,10 +15,9 @@ from pydantic import SecretStr
 
 from gateway_relay.settings import RelaySettings
 from gateway_relay.worker import AccountWorker
-from mjapi.clock import now_ms
 from mjapi.discord.gateway import Dispatch
 from mjapi.ids import new_job_id
-from mjapi.models import AccountConfig, Job, JobKind, JobStatus
+from mjapi.models import AccountConfig, JobStatus
 from mjapi.secrets import SecretBundle
 from mjapi.service.context import Context
 from mjapi.settings import get_settings
@@ -31,8 +30,9 @@ from mjapi.tracking.applier import EventApplier, Outcome
 from mjapi.tracking.image_copy import ImageCopier
 from tests.support import dispatches
 from tests.support.image_server import base_url, image_server
+from tests.support.jobs import FIXTURE_CHANNEL, submitted_imagine
 
-CHANNEL = "1069126859100524575"
+CHANNEL = FIXTURE_CHANNEL
 
 
 class HeldTable(SqliteTable):
@@ -67,24 +67,6 @@ async def until(check: Any, what: str) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
-def _job(jobs: JobStore, nonce: str) -> Job:
-    now = now_ms()
-    job = Job(
-        id=new_job_id(),
-        kind=JobKind.IMAGINE,
-        status=JobStatus.SUBMITTED,
-        prompt="glass frog on a lily pad, macro photography --ar 2:3 --v 6.0",
-        account_id="a1",
-        channel_id=CHANNEL,
-        nonce=nonce,
-        holds_slot=True,
-        created_at=now,
-        submitted_at=now,
-    )
-    jobs.create_running(job, charge=False, mode=None)
-    return job
-
-
 def _frames(cdn: str, n: str) -> list[tuple[str, dict[str, Any]]]:
     """One imagine job as the bot sends it: interaction, waiting, progress, grid, under a job uuid of its own."""
     nonce, interaction, message, result = f"n-{n}", f"i-{n}", f"m-{n}", f"r-{n}"
@@ -112,7 +94,7 @@ async def test_a_held_write_holds_up_its_own_job_only(sqlite_table: Table) -> No
     set_session(sqlite_table, "a1", "session-a1")
     table = HeldTable(sqlite_table.name)
     jobs = JobStore(table)
-    slow, fast = _job(jobs, "n-slow"), _job(jobs, "n-fast")
+    slow, fast = submitted_imagine(jobs, "n-slow"), submitted_imagine(jobs, "n-fast")
     table.held_pk = keys.job_pk(slow.id)
     outcomes: list[Outcome] = []
 

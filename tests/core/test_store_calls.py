@@ -11,10 +11,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from mjapi.clock import now_ms
 from mjapi.ids import new_job_id
 from mjapi.midjourney import parse_dispatch
-from mjapi.models import AccountConfig, Job, JobKind, JobStatus
+from mjapi.models import AccountConfig, JobStatus
 from mjapi.store.accounts import get_account, set_session, sync_accounts
 from mjapi.store.backends.sqlite_table import SqliteTable
 from mjapi.store.jobs import JobStore
@@ -23,8 +22,9 @@ from mjapi.tracking.applier import EventApplier
 from mjapi.tracking.image_copy import ImageCopier
 from tests.support import dispatches
 from tests.support.image_server import base_url, image_server
+from tests.support.jobs import FIXTURE_CHANNEL, submitted_imagine
 
-CHANNEL = "1069126859100524575"
+CHANNEL = FIXTURE_CHANNEL
 
 
 class CountingTable(SqliteTable):
@@ -68,20 +68,7 @@ def test_an_imagine_job_costs_one_write_per_event_and_two_reads(
 ) -> None:
     table, applier, cdn = counted
     jobs = JobStore(table)
-    now = now_ms()
-    job = Job(
-        id=new_job_id(),
-        kind=JobKind.IMAGINE,
-        status=JobStatus.SUBMITTED,
-        prompt="glass frog on a lily pad, macro photography --ar 2:3 --v 6.0",
-        account_id="a1",
-        channel_id=CHANNEL,
-        nonce="n-1",
-        holds_slot=True,
-        created_at=now,
-        submitted_at=now,
-    )
-    jobs.create_running(job, charge=False, mode=None)
+    job = submitted_imagine(jobs, "n-1")
     table.calls.clear()
     frames = [
         dispatches.interaction("INTERACTION_SUCCESS", interaction_id="i-1", nonce="n-1"),
