@@ -75,6 +75,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(403, b"This content is no longer available.")
         if path == "/declared-huge.png":
             return self._answer(200, PNG, length=str(10**9))  # never sent: the client must not wait for it
+        if path == "/truncated.png":
+            self._answer(200, PNG[: len(PNG) // 2], length=str(len(PNG)), send_body=True)
+            self.close_connection = True  # the CDN drops the connection mid-body
+            return None
         if path == "/chunked.png":
             return self._chunked(PNG, pieces=4)
         if path == "/chunked-huge.png":
@@ -88,13 +92,15 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(200, bodies[path])
         return self._answer(404, b"")
 
-    def _answer(self, status: int, body: bytes, *, location: str = "", length: str = "") -> None:
+    def _answer(
+        self, status: int, body: bytes, *, location: str = "", length: str = "", send_body: bool = False
+    ) -> None:
         self.send_response(status)
         if location:
             self.send_header("Location", location)
         self.send_header("Content-Length", length or str(len(body)))
         self.end_headers()
-        if not length:
+        if not length or send_body:
             self.wfile.write(body)
 
     def _chunked(self, body: bytes, pieces: int) -> None:
@@ -208,6 +214,14 @@ def test_a_declared_length_over_the_cap_is_refused_before_reading(table: Table, 
     with pytest.raises(ImageCopyFailed, match="larger than we accept"):
         copier.copy(_attachment(f"{cdn.url}/declared-huge.png"))
     assert len(cdn.hits) == 1  # not retried
+
+
+def test_a_truncated_body_is_retried_and_never_stored(table: Table, cdn: Cdn, client: CdnClient) -> None:
+    sleeps: list[float] = []
+    copier = ImageCopier(client, sleep=sleeps.append)
+    with pytest.raises(ImageCopyFailed, match="IncompleteRead"):
+        copier.copy(_attachment(f"{cdn.url}/truncated.png"))
+    assert len(cdn.hits) == 3 and len(sleeps) == 3
 
 
 def test_an_expired_link_is_refreshed_once(table: Table, cdn: Cdn, client: CdnClient) -> None:

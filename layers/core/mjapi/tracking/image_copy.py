@@ -37,6 +37,8 @@ class _TooLarge(Exception):
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _HEADERS = {"User-Agent": "mjapi", "Accept": "*/*"}  # http.client adds Host and ``Accept-Encoding: identity``
 _CHUNK = 256 * 1024
+#: How a request on a connection the server closed while it was idle fails (RemoteDisconnected is a ConnectionError).
+_CLOSED = (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
 _Origin = tuple[str, str, int]
 
 
@@ -99,10 +101,10 @@ class CdnClient:
                 conn = self._connect(origin)
             try:
                 resp = self._send(conn, target)
-            except (OSError, http.client.HTTPException):
+            except _CLOSED:
                 if not reused:
                     raise
-                conn.close()  # closed by the CDN while idle: once more on a new connection
+                conn.close()  # closed by the CDN while idle: once more on a new connection (not after a timeout)
                 conn = self._connect(origin)
                 resp = self._send(conn, target)
             status = resp.status
