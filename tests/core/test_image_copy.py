@@ -8,12 +8,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import ssl
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,7 +26,6 @@ from mjapi.midjourney.models import Image as DiscordImage
 from mjapi.store.table import Table
 from mjapi.tracking import image_copy
 from mjapi.tracking.image_copy import CdnClient, ImageCopier, ImageCopyFailed, cdn_client
-from simulator.tls import generate_cert
 
 
 def _image(fmt: str, size: tuple[int, int] = (48, 32)) -> bytes:
@@ -82,10 +79,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200, PNG[: len(PNG) // 2], length=str(len(PNG)), send_body=True)
             self.close_connection = True  # the CDN drops the connection mid-body
             return None
-        if path == "/until-close.png":  # no length, no chunks: the body ends when the CDN closes the connection
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n\r\n" + PNG)
-            self.close_connection = True
-            return None
         if path == "/chunked.png":
             return self._chunked(PNG, pieces=4)
         if path == "/chunked-huge.png":
@@ -129,13 +122,11 @@ class _Server(ThreadingHTTPServer):
     cdn: Cdn
 
 
-@contextmanager
-def _serve(tls: ssl.SSLContext | None = None) -> Iterator[Cdn]:
+@pytest.fixture
+def cdn() -> Iterator[Cdn]:
     server = _Server(("127.0.0.1", 0), _Handler)
     host, port = server.server_address[:2]
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    server.cdn = Cdn(f"{'https' if tls else 'http'}://{host!s}:{port}")
+    server.cdn = Cdn(f"http://{host!s}:{port}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -143,12 +134,6 @@ def _serve(tls: ssl.SSLContext | None = None) -> Iterator[Cdn]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture
-def cdn() -> Iterator[Cdn]:
-    with _serve() as served:
-        yield served
 
 
 @pytest.fixture
@@ -222,30 +207,6 @@ def test_chunked_bodies_are_read_and_capped(
         copier.copy(_attachment(f"{cdn.url}/chunked-huge.png"))
     # the connection of the refused body is not reused: the next download still reads a clean answer
     assert load_object(copier.copy(_attachment(f"{cdn.url}/attachments/grid.png")).key) == PNG
-
-
-def test_a_body_delimited_by_the_close_is_read_and_its_connection_not_reused(
-    table: Table, cdn: Cdn, client: CdnClient
-) -> None:
-    copier = ImageCopier(client, sleep=lambda _: None)
-    assert load_object(copier.copy(_attachment(f"{cdn.url}/until-close.png")).key) == PNG
-    copier.copy(_attachment(f"{cdn.url}/attachments/grid.png"))
-    assert cdn.hits[0][1] != cdn.hits[1][1]
-
-
-def test_https_keeps_its_connection_and_checks_the_certificate(table: Table, tmp_path: Path) -> None:
-    cert = generate_cert(tmp_path / "cdn", ["127.0.0.1"])
-    with _serve(tls=cert.server_context()) as cdn:
-        trusting = CdnClient(timeout=10.0, ssl_context=cert.client_context())
-        copier = ImageCopier(trusting, sleep=lambda _: None)
-        for _ in range(2):
-            assert load_object(copier.copy(_attachment(f"{cdn.url}/attachments/grid.png?ex=1")).key) == PNG
-        trusting.close()
-        assert len({port for _path, port in cdn.hits}) == 1
-        other = generate_cert(tmp_path / "other", ["127.0.0.1"])
-        distrusting = ImageCopier(CdnClient(timeout=10.0, ssl_context=other.client_context()), sleep=lambda _: None)
-        with pytest.raises(ImageCopyFailed, match="SSLCertVerificationError"):
-            distrusting.copy(_attachment(f"{cdn.url}/attachments/grid.png"))
 
 
 def test_a_declared_length_over_the_cap_is_refused_before_reading(table: Table, cdn: Cdn, client: CdnClient) -> None:

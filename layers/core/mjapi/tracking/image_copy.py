@@ -6,13 +6,11 @@ from __future__ import annotations
 import http.client
 import logging
 import os
-import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import BinaryIO
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -37,41 +35,21 @@ class _TooLarge(Exception):
 
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_HEADERS = {"User-Agent": "mjapi", "Accept": "*/*"}  # http.client adds Host and ``Accept-Encoding: identity``
 _CHUNK = 256 * 1024
-_MAX_LINE = 65536
-_MAX_HEADERS = 100
-_SAFE_IN_TARGET = "!#$%&'()*+,/:;=?@[]~"
 #: How a request on a connection the server closed while it was idle fails (RemoteDisconnected is a ConnectionError).
 _CLOSED = (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
 _Origin = tuple[str, str, int]
 
 
-class _Connection:
-    """One HTTP/1.1 connection: its socket and a buffered reader on it."""
-
-    __slots__ = ("reader", "sock")
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.reader = sock.makefile("rb")
-
-    def close(self) -> None:
-        self.reader.close()
-        self.sock.close()
-
-
 class CdnClient:
-    """HTTP/1.1 GETs from the CDN, written for the relay's attachment copies: keep-alive connections kept per host (at
-    most ``max_idle`` idle, for ``keepalive`` seconds) and reused most recent first, redirects followed, a body read
-    up to a cap, whether its length is declared, chunked or delimited by the close.
-
-    The relay copies two attachments per job from up to ~64 threads. A shared ``httpx.Client`` cost ~2.3 ms of CPU per
-    small download there (its pool polls every pooled connection before each request; a request goes through several
-    layers of models); ``http.client`` ~0.25 ms, most of it parsing the headers with the ``email`` package; this ~45
-    us: the request is one prebuilt line, the answer's head is split on bytes. A pooled connection is not checked
-    before use: if the CDN closed it meanwhile, the request fails at once and is sent again on a new connection (a GET
-    is idempotent). No proxy support (the relay keeps httpx when the environment names a proxy); TLS verification is
-    httpx's (certifi, ``SSL_CERT_FILE``...)."""
+    """GETs from the CDN on the standard library's ``http.client``: keep-alive connections kept per host (at most
+    ``max_idle`` idle, for ``keepalive`` seconds) and reused most recent first, redirects followed, bodies read up to a
+    cap. The relay copies two attachments per job from up to ~64 threads; a shared ``httpx.Client`` spent most of the
+    relay's CPU on it (its pool polls every pooled connection before each request, and a request goes through several
+    layers of models). A pooled connection is not checked before use: if the CDN closed it meanwhile, the request
+    fails at once and is sent again on a new connection (a GET is idempotent). No proxy support (the relay keeps httpx
+    when a proxy is configured in the environment); TLS verification is httpx's (certifi, ``SSL_CERT_FILE``...)."""
 
     def __init__(
         self,
@@ -87,7 +65,7 @@ class CdnClient:
         self._keepalive = keepalive
         self._max_redirects = max_redirects
         self._ssl = ssl_context
-        self._idle: dict[_Origin, list[tuple[float, _Connection]]] = {}
+        self._idle: dict[_Origin, list[tuple[float, http.client.HTTPConnection]]] = {}
         self._lock = threading.Lock()
 
     def get(self, url: str, limit: int) -> tuple[int, bytes]:
@@ -112,56 +90,55 @@ class CdnClient:
     def _get_once(self, url: str, limit: int) -> tuple[int, bytes, str | None]:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
-        host = parts.hostname
-        if scheme not in ("http", "https") or not host:
+        if scheme not in ("http", "https") or not parts.hostname:
             raise http.client.InvalidURL(f"not an http(s) URL: {parts.scheme}://{parts.hostname}")
-        default_port = 443 if scheme == "https" else 80
-        origin = (scheme, host, parts.port or default_port)
-        request = _request(host, parts.port, default_port, parts.path, parts.query)
+        origin = (scheme, parts.hostname, parts.port or (443 if scheme == "https" else 80))
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         conn = self._checkout(origin)
         reused = conn is not None
         try:
             if conn is None:
                 conn = self._connect(origin)
             try:
-                conn.sock.sendall(request)
-                status, headers, reusable = _read_head(conn.reader)
+                resp = self._send(conn, target)
             except _CLOSED:
                 if not reused:
                     raise
                 conn.close()  # closed by the CDN while idle: once more on a new connection (not after a timeout)
                 conn = self._connect(origin)
-                conn.sock.sendall(request)
-                status, headers, reusable = _read_head(conn.reader)
+                resp = self._send(conn, target)
+            status = resp.status
             if status != 200:
-                location = headers.get(b"location") if status in _REDIRECTS else None
+                location = resp.getheader("location") if status in _REDIRECTS else None
                 conn.close()  # rare: not worth reading the body to keep the connection
-                return status, b"", location.decode("latin-1") if location else None
-            body, delimited = _read_body(conn.reader, headers, limit)
+                return status, b"", location
+            declared = resp.length  # None when chunked or delimited by the close
+            if declared is not None and declared > limit:
+                raise _TooLarge
+            body = resp.read() if declared is not None else _read_capped(resp, limit)
         except BaseException:
             if conn is not None:
                 conn.close()
             raise
-        if reusable and delimited:
-            self._checkin(origin, conn)
-        else:
+        if resp.will_close:
             conn.close()
+        else:
+            self._checkin(origin, conn)
         return 200, body, None
 
-    def _connect(self, origin: _Origin) -> _Connection:
-        scheme, host, port = origin
-        sock = socket.create_connection((host, port), timeout=self._timeout)
-        if scheme == "https":
-            if self._ssl is None:
-                self._ssl = httpx.create_ssl_context()  # one per client: building one loads the CA bundle
-            try:
-                sock = self._ssl.wrap_socket(sock, server_hostname=host)
-            except BaseException:
-                sock.close()
-                raise
-        return _Connection(sock)
+    def _send(self, conn: http.client.HTTPConnection, target: str) -> http.client.HTTPResponse:
+        conn.request("GET", target, headers=_HEADERS)
+        return conn.getresponse()
 
-    def _checkout(self, origin: _Origin) -> _Connection | None:
+    def _connect(self, origin: _Origin) -> http.client.HTTPConnection:
+        scheme, host, port = origin
+        if scheme == "http":
+            return http.client.HTTPConnection(host, port, timeout=self._timeout)
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context()  # one per client: building one loads the CA bundle
+        return http.client.HTTPSConnection(host, port, timeout=self._timeout, context=self._ssl)
+
+    def _checkout(self, origin: _Origin) -> http.client.HTTPConnection | None:
         fresh_after = time.monotonic() - self._keepalive
         with self._lock:
             idle = self._idle.get(origin)
@@ -176,109 +153,13 @@ class CdnClient:
             old.close()
         return None
 
-    def _checkin(self, origin: _Origin, conn: _Connection) -> None:
+    def _checkin(self, origin: _Origin, conn: http.client.HTTPConnection) -> None:
         with self._lock:
             idle = self._idle.setdefault(origin, [])
             if len(idle) < self._max_idle:
                 idle.append((time.monotonic(), conn))
                 return
         conn.close()
-
-
-def _request(host: str, port: int | None, default_port: int, path: str, query: str) -> bytes:
-    target = (path or "/") + (f"?{query}" if query else "")
-    if not target.isascii():
-        target = quote(target, safe=_SAFE_IN_TARGET)  # keeps the escapes already there
-    if any(c <= " " or c == "\x7f" for c in target):
-        raise http.client.InvalidURL(f"control characters or spaces in the URL {target!r}")
-    authority = f"[{host}]" if ":" in host else host  # an IPv6 literal
-    if port is not None and port != default_port:
-        authority += f":{port}"
-    return (
-        f"GET {target} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: mjapi\r\nAccept: */*\r\n"
-        "Accept-Encoding: identity\r\n\r\n"
-    ).encode("ascii")
-
-
-def _read_head(reader: BinaryIO) -> tuple[int, dict[bytes, bytes], bool]:
-    """Status, headers (lower-case names) and whether the connection may serve another request, skipping interim
-    (1xx) answers."""
-    while True:
-        line = reader.readline(_MAX_LINE + 1)
-        if not line:
-            raise http.client.RemoteDisconnected("the server closed the connection without an answer")
-        version, _, rest = line.partition(b" ")
-        code = rest[:3]
-        if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
-            raise http.client.BadStatusLine(repr(line[:100]))
-        headers: dict[bytes, bytes] = {}
-        for _ in range(_MAX_HEADERS + 1):
-            field = reader.readline(_MAX_LINE + 1)
-            if field in (b"\r\n", b"\n"):
-                break
-            if not field.endswith(b"\n"):
-                raise http.client.IncompleteRead(field)  # closed, or a line too long
-            name, colon, value = field.partition(b":")
-            if colon:
-                headers[name.strip().lower()] = value.strip()
-        else:
-            raise http.client.HTTPException(f"more than {_MAX_HEADERS} header lines")
-        status = int(code)
-        if 100 <= status < 200:
-            continue
-        reusable = version == b"HTTP/1.1" and b"close" not in headers.get(b"connection", b"").lower()
-        return status, headers, reusable
-
-
-def _read_body(reader: BinaryIO, headers: dict[bytes, bytes], limit: int) -> tuple[bytes, bool]:
-    """The body, and whether its end was delimited (else the server's close ended it: the connection is done)."""
-    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
-        return _read_chunked(reader, limit), True
-    declared = headers.get(b"content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise http.client.HTTPException(f"bad Content-Length {declared[:40]!r}")
-        length = int(declared)
-        if length > limit:
-            raise _TooLarge
-        body = reader.read(length)
-        if len(body) < length:
-            raise http.client.IncompleteRead(body, length - len(body))
-        return body, True
-    chunks: list[bytes] = []
-    received = 0
-    while chunk := reader.read(_CHUNK):
-        received += len(chunk)
-        if received > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks), False
-
-
-def _read_chunked(reader: BinaryIO, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    received = 0
-    while True:
-        line = reader.readline(_MAX_LINE + 1)
-        if not line.endswith(b"\n"):
-            raise http.client.IncompleteRead(b"".join(chunks))
-        size_text = line.split(b";", 1)[0].strip()
-        if not size_text or any(c not in b"0123456789abcdefABCDEF" for c in size_text):
-            raise http.client.HTTPException(f"bad chunk size {size_text[:40]!r}")
-        size = int(size_text, 16)
-        if size == 0:
-            break
-        received += size
-        if received > limit:
-            raise _TooLarge
-        chunk = reader.read(size + 2)  # the data and its CRLF
-        if len(chunk) < size + 2:
-            raise http.client.IncompleteRead(b"".join(chunks))
-        chunks.append(chunk[:size])
-    while (trailer := reader.readline(_MAX_LINE + 1)) not in (b"\r\n", b"\n"):  # trailer fields, then the end
-        if not trailer.endswith(b"\n"):
-            raise http.client.IncompleteRead(b"".join(chunks))
-    return b"".join(chunks)
 
 
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
@@ -290,6 +171,17 @@ def cdn_client(timeout: float = 30.0) -> CdnClient | httpx.Client:
     if any(os.environ.get(name) for name in _PROXY_VARIABLES):
         return httpx.Client(timeout=timeout, follow_redirects=True)
     return CdnClient(timeout=timeout)
+
+
+def _read_capped(resp: http.client.HTTPResponse, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    received = 0
+    while chunk := resp.read(_CHUNK):
+        received += len(chunk)
+        if received > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class ImageCopier:
