@@ -204,6 +204,7 @@ _WAITING = {  # leaf Python frames of a thread that waits (in a C call below the
     ("thread.py", "_worker"),
     ("bench_relay_cost.py", "_wait"),  # the double's latency sleep
     ("sync.py", "read"),  # httpcore reading a response: the CDN's time
+    ("socket.py", "readinto"),  # http.client reading a response (the relay's CdnClient): the CDN's time
     ("base_events.py", "run_forever"),
     ("_synchronization.py", "__enter__"),  # httpcore's connection pool lock
     ("threading.py", "__enter__"),
