@@ -653,3 +653,30 @@ def test_a_banned_word_is_code_24_with_the_word_and_costs_nothing(
     assert original.status == 400 and original.json()["code"] == "banned_prompt"
     assert original.json()["banned_word"] == "gore"
     assert get_token(table, hash_token(token)).remaining == 19  # type: ignore[union-attr]
+
+
+# -- accounts --------------------------------------------------------------------------------------------------------
+
+
+def test_account_routes_are_for_the_admin_and_never_carry_a_discord_token(api: ApiClient) -> None:
+    listed = _get(api, ADMIN, "/mj/account/list")  # OSS's one secret header, holding the admin key
+    assert listed.status == 200, listed.text
+    by_id = {a["id"]: a for a in listed.json()}
+    assert set(by_id) == {"acc-fast", "acc-relax"}
+    fast = by_id["acc-fast"]
+    assert (fast["channelId"], fast["guildId"], fast["coreSize"], fast["mode"]) == ("111", "900", 12, "FAST")
+    assert fast["enable"] is True and fast["botTypes"] == ["MID_JOURNEY", "NIJI_JOURNEY"] and fast["running"] == 0
+    assert by_id["acc-relax"]["mode"] == "RELAX"
+    for secret in ("t-fast", "t-relax", "userToken"):
+        assert secret not in listed.text
+    posted = api.post("/mj-relax/mj/account/list", json_body={}, headers={"x-admin-key": ADMIN})
+    assert posted.status == 200 and {a["id"] for a in posted.json()} == set(by_id)
+    one = api.get("/mj/account/acc-relax/fetch", headers={"authorization": f"Bearer {ADMIN}"})
+    assert one.status == 200 and one.json()["id"] == "acc-relax" and one.json()["coreSize"] == 1
+    assert _get(api, ADMIN, "/mj/account/nobody/fetch").json() is None
+
+    token = _token(api)  # an API token sees no accounts
+    for path in ("/mj/account/list", "/mj/account/acc-fast/fetch"):
+        refused = _get(api, token, path)
+        assert refused.status == 401 and refused.json()["code"] == "admin_required", refused.text
+    assert api.get("/mj/account/list").status == 401

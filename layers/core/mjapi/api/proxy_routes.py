@@ -26,9 +26,10 @@ from pydantic import (
     model_validator,
 )
 
-from mjapi.api.auth import require_proxy_token, usable
-from mjapi.api.proxy_views import ProxyTask, SubmitResult, task_model, task_status
+from mjapi.api.auth import is_admin, proxy_secret, require_proxy_token, usable
+from mjapi.api.proxy_views import ProxyAccount, ProxyTask, SubmitResult, account_model, task_model, task_status
 from mjapi.models import ApiToken, Job, JobStatus, Mode
+from mjapi.service import accounts as pool
 from mjapi.service import proxy
 from mjapi.service.context import Context
 from mjapi.service.errors import ApiError
@@ -539,3 +540,37 @@ def task_cancel(task_id: str, body: Annotated[CancelRequest | None, Body()] = No
     if done.is_terminal:
         return _result(VALIDATION_ERROR, f"The task ended {status} instead.", done.id, status=status)
     return _result(IN_QUEUE, "Cancelling", done.id, status=status)
+
+
+# -- accounts (operators) ------------------------------------------------------------------------------------------
+
+
+def _admin_ctx() -> Context:
+    """OSS guards ``/mj/account/**`` with its one ``mj-api-secret``; here that is the admin key (in that header, or
+    ``x-admin-key``, or ``Authorization``): API tokens see no accounts."""
+    ctx = _ctx()
+    headers = _headers()
+    if not (is_admin(ctx, headers) or ctx.secrets.is_admin(proxy_secret(headers))):
+        raise ApiError(401, "admin_required", "The account routes need the admin key (header 'mj-api-secret').")
+    return ctx
+
+
+def _accounts() -> list[ProxyAccount]:
+    ctx = _admin_ctx()
+    timeout = ctx.settings.job_timeout_seconds
+    return [account_model(d.account, d.queued, timeout_seconds=timeout) for d in pool.devices(ctx)]
+
+
+@_route("GET", "/account/list", "Every Discord account of the pool (admin key; never its Discord token)")
+def account_list() -> list[ProxyAccount]:
+    return _accounts()
+
+
+@_route("POST", "/account/list", "Every Discord account of the pool (admin key; never its Discord token)")
+def account_list_post() -> list[ProxyAccount]:
+    return _accounts()
+
+
+@_route("GET", "/account/<account_id>/fetch", "One Discord account (admin key; null when there is no such account)")
+def account_fetch(account_id: str) -> ProxyAccount | None:
+    return next((a for a in _accounts() if a.id == account_id), None)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from mjapi.midjourney.actions import NOISE_ACTIONS, ButtonAction
 from mjapi.midjourney.custom_ids import parse_custom_id
-from mjapi.models import Bot, Job, JobKind, JobStatus
+from mjapi.models import Account, Bot, Job, JobKind, JobStatus
 
 MODAL_DESCRIPTION = "Waiting for window confirm"  # TRUEAI's text; chat UIs look for "confirm" (doc §9)
 
@@ -257,3 +257,38 @@ def task_model(job: Job) -> ProxyTask:
 def task_view(job: Job) -> dict[str, Any]:
     """The Task JSON of ``job`` as ``/mj/task/{id}/fetch`` answers it (and notifyHook webhooks post it)."""
     return task_model(job).model_dump(mode="json")
+
+
+class ProxyAccount(BaseModel):
+    """OSS's ``DiscordAccount`` (``/mj/account/*``) as far as mjapi has it, for admin dashboards. Never the Discord
+    token: OSS sends ``userToken``, mjapi does not (it is never stored outside the secret)."""
+
+    id: str
+    guildId: str | None = None
+    channelId: str
+    enable: bool
+    coreSize: int = Field(description="Jobs at once (the account's concurrency)")
+    queueSize: int = Field(description="Jobs waiting for this account in particular")
+    timeoutMinutes: int
+    mode: str = Field(description="FAST, RELAX or TURBO")
+    botTypes: list[BotType]
+    running: int
+    status: str = Field(description="ok, or why the account takes no jobs (disconnected, captcha, ...)")
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+def account_model(account: Account, queued: int, *, timeout_seconds: int) -> ProxyAccount:
+    return ProxyAccount(
+        id=account.id,
+        guildId=account.guild_id,
+        channelId=account.channel_id,
+        enable=account.enabled,
+        coreSize=account.concurrency,
+        queueSize=queued,
+        timeoutMinutes=max(1, timeout_seconds // 60),
+        mode=account.mode.value.upper(),
+        botTypes=[BOT_TYPES[bot] for bot in account.bots],
+        running=account.slots_used,
+        status=account.live_health.value if account.enabled else "disabled",
+        properties={"health_reason": account.health_reason, "info": account.info or None},
+    )
