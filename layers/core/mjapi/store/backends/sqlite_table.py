@@ -450,21 +450,6 @@ class SqliteTable(Table):
             items = [i for i in items if filter_ast.holds(Scope(i, names, values))]
         return items, last
 
-    def query_all(
-        self,
-        key_condition: str,
-        *,
-        vals: Mapping[str, Any],
-        names: Mapping[str, str] | None = None,
-        index: str | None = None,
-        forward: bool = True,
-        filter_expression: str | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        items, _ = self.query(
-            key_condition, vals=vals, names=names, index=index, forward=forward, filter_expression=filter_expression
-        )
-        yield from items
-
     # -- writes ---------------------------------------------------------------------------------------------------
 
     def put(
