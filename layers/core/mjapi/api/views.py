@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mjapi.midjourney.custom_ids import parse_custom_id
 from mjapi.models import Account, Button, Health, Job, JobKind, JobStatus
+
+if TYPE_CHECKING:
+    from mjapi.webhooks.store import Attempt, Delivery
 
 
 def _actions(rows: Sequence[Sequence[Button]]) -> list[list[dict[str, str]]]:
@@ -170,3 +173,34 @@ def device_view(account: Account, queued: int) -> dict[str, Any]:
         "time": account.health_changed_at or account.updated_at,
         "info": account.info or None,
     }
+
+
+def _attempt_view(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "number": attempt.number,
+        "at": attempt.at,
+        "outcome": attempt.outcome.value,
+        "http_status": attempt.http_status,
+        "error_code": attempt.error_code,
+        "error": attempt.error,
+        "duration_ms": attempt.duration_ms,
+    }
+
+
+def delivery_view(delivery: Delivery, attempts: Sequence[Attempt] | None = None) -> dict[str, Any]:
+    """A webhook delivery (with its attempt log when given), for its job's owner or an operator."""
+    view: dict[str, Any] = {
+        "delivery_id": delivery.delivery_id,  # the X-Mjapi-Delivery header receivers deduplicate on
+        "job_id": delivery.job_id,
+        "sequence": delivery.sequence,
+        "event": delivery.trigger.value,
+        "job_status": delivery.job_status,
+        "url": delivery.url,
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        "created_at": delivery.created_at,
+        "due_at": delivery.due_at,
+    }
+    if attempts is not None:
+        view["attempt_log"] = [_attempt_view(a) for a in attempts]
+    return view
