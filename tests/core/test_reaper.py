@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -50,6 +51,23 @@ def _running(ctx: Context, token_hash: str, *, age_s: int, message_id: str | Non
     return job
 
 
+def _with_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> Context:
+    """A context whose settings include ``env``."""
+    from mjapi.settings import get_settings
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    return Context.current()
+
+
+def _waiting(token_hash: str, age_s: int, status: JobStatus, **fields: Any) -> Job:
+    """A job waiting (queued, or a MODAL placeholder) for ``age_s`` seconds."""
+    return Job(
+        id=new_job_id(), status=status, token_hash=token_hash, prompt="x", created_at=now_ms() - age_s * 1000, **fields
+    )
+
+
 def test_reaper_fails_stuck_jobs_and_frees_their_slots(ctx: Context) -> None:
     _clear, token = create_token(ctx.table, count=10, days=1)
     silent = _running(ctx, token.token_hash, age_s=120, message_id=None)  # never acknowledged by the bot
@@ -73,24 +91,13 @@ def test_reaper_fails_stuck_jobs_and_frees_their_slots(ctx: Context) -> None:
 
 
 def test_reaper_expires_jobs_queued_too_long(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mjapi.settings import get_settings
     from mjapi.store import keys
 
-    monkeypatch.setenv("MJAPI_QUEUE_TIMEOUT_SECONDS", "300")
-    get_settings.cache_clear()
-    ctx = Context.current()
+    ctx = _with_env(monkeypatch, MJAPI_QUEUE_TIMEOUT_SECONDS="300")
     _clear, token = create_token(ctx.table, count=10, days=1)
+    pool = keys.pool_queue_key("mj", None)
     old, young = (
-        Job(
-            id=new_job_id(),
-            kind=JobKind.IMAGINE,
-            status=JobStatus.QUEUED,
-            token_hash=token.token_hash,
-            prompt="x",
-            queue_key=keys.pool_queue_key("mj", None),
-            created_at=now_ms() - age * 1000,
-        )
-        for age in (600, 10)
+        _waiting(token.token_hash, age, JobStatus.QUEUED, kind=JobKind.IMAGINE, queue_key=pool) for age in (600, 10)
     )
     for job in (old, young):
         ctx.jobs.create_queued(job, charge=True, limit=10)
@@ -100,30 +107,24 @@ def test_reaper_expires_jobs_queued_too_long(ctx: Context, monkeypatch: pytest.M
     assert expired.error is not None and expired.error.code == "queue_timeout"
     waiting = ctx.jobs.get(young.id)
     assert waiting is not None and waiting.status == JobStatus.QUEUED
-    assert ctx.jobs.queue_depths() == {keys.pool_queue_key("mj", None): 1}
+    assert ctx.jobs.queue_depths() == {pool: 1}
     stored = get_token(ctx.table, token.token_hash)
     assert stored is not None and stored.remaining == 9
 
 
 def test_reaper_fails_modal_placeholders_whose_form_never_came(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mjapi.settings import get_settings
-
-    monkeypatch.setenv("MJAPI_MODAL_TIMEOUT_SECONDS", "600")
-    get_settings.cache_clear()
-    ctx = Context.current()
+    ctx = _with_env(monkeypatch, MJAPI_MODAL_TIMEOUT_SECONDS="600")
     _clear, token = create_token(ctx.table, count=10, days=1)
     old, young = (
-        Job(
-            id=new_job_id(),
+        _waiting(
+            token.token_hash,
+            age,
+            JobStatus.MODAL,
             kind=JobKind.ACTION,
-            status=JobStatus.MODAL,
-            token_hash=token.token_hash,
-            prompt="x",
             account_id="r1",
             parent_id=new_job_id(),
             custom_id="MJ::CustomZoom::0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
             api="mj",
-            created_at=now_ms() - age * 1000,
         )
         for age in (900, 30)
     )
