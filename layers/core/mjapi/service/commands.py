@@ -15,7 +15,7 @@ from mjapi.discord import interactions
 from mjapi.discord.commands import CATALOG, CommandNotFound
 from mjapi.discord.rest import DiscordError, DiscordRest
 from mjapi.ids import new_nonce, new_session_id
-from mjapi.images import InvalidImage, inspect_image, store_image
+from mjapi.images import ImageFacts, InvalidImage, inspect_image, store_image
 from mjapi.models import (
     ACTIVE_STATUSES,
     APPLICATION_IDS,
@@ -50,6 +50,7 @@ _POLL_SECONDS = 0.2
 class BlendImage:
     data: bytes
     filename: str | None = None
+    facts: ImageFacts | None = None  # known when the caller checked the image already (the /mj face's uploads)
 
 
 # -- blend -----------------------------------------------------------------------------------------------------------
@@ -102,6 +103,9 @@ def blend(
     limit = ctx.settings.max_upload_bytes
     checked = []
     for position, image in enumerate(images, 1):
+        if image.facts is not None:
+            checked.append((image, image.facts))
+            continue
         if len(image.data) > limit:
             raise ApiError(413, "image_too_large", f"Image {position} is larger than {limit} bytes.")
         try:

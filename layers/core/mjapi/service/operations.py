@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mjapi.images import InvalidImage, inspect_image, store_image
+from mjapi.images import ImageFacts, InvalidImage, inspect_image, store_image
 from mjapi.midjourney.prompt import PromptCheck, banned_word, check_prompt
 from mjapi.models import ORIGINAL_API, ApiToken, Bot, Job, JobKind, Mode
 from mjapi.service.context import Context
@@ -90,6 +90,15 @@ def mode_of(check: PromptCheck, mode: Mode | None) -> Mode | None:
     return asked
 
 
+def _checked_image(ctx: Context, image: bytes) -> ImageFacts:
+    if len(image) > ctx.settings.max_upload_bytes:
+        raise ApiError(413, "image_too_large", f"The image is larger than {ctx.settings.max_upload_bytes} bytes.")
+    try:
+        return inspect_image(image)
+    except InvalidImage as exc:
+        raise bad_request("invalid_image", str(exc)) from exc
+
+
 def owned_job(ctx: Context, job_id: str | None, owner: ApiToken | None) -> Job:
     """A job the caller may see: its own (``owner``) or any (admin, ``owner=None``). Others' jobs are 404."""
     if not job_id or len(job_id) > 64:
@@ -122,6 +131,7 @@ def describe(
     *,
     image: bytes | None = None,
     filename: str | None = None,
+    facts: ImageFacts | None = None,
     link: str | None = None,
     bot: Bot = Bot.MJ,
     notify_hook: str | None = None,
@@ -130,15 +140,12 @@ def describe(
     account_id: str | None = None,
     api: str = ORIGINAL_API,
 ) -> Job:
+    """/describe of an uploaded ``image`` (checked here unless the caller did: ``facts``) or of a ``link``."""
     options: dict[str, Any] = {}
     upload_url: str | None = None
     if image is not None:
-        if len(image) > ctx.settings.max_upload_bytes:
-            raise ApiError(413, "image_too_large", f"The image is larger than {ctx.settings.max_upload_bytes} bytes.")
-        try:
-            facts = inspect_image(image)
-        except InvalidImage as exc:
-            raise bad_request("invalid_image", str(exc)) from exc
+        if facts is None:
+            facts = _checked_image(ctx, image)
         stored = store_image(image, prefix="uploads", facts=facts)
         safe_name = "".join(c for c in (filename or "") if c.isalnum() or c in "._-")[:64] or "image"
         if not safe_name.lower().endswith(f".{facts.extension}"):

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mjapi.images import InvalidImage, inspect_image, store_image
+from mjapi.images import ImageFacts, InvalidImage, inspect_image, store_image
 from mjapi.midjourney.actions import ButtonAction, Opens
 from mjapi.midjourney.custom_ids import CustomId, parse_custom_id
 from mjapi.midjourney.prompt import MAX_MODAL_PROMPT_LENGTH
@@ -49,10 +49,11 @@ class Placement:
 
 @dataclass(frozen=True)
 class Upload:
-    """An image sent as a data URL or base64; ``name`` is a file name for the bot's upload."""
+    """An image sent as a data URL or base64, checked; ``name`` is a file name for the bot's upload."""
 
     data: bytes
     name: str
+    facts: ImageFacts
 
 
 # -- reading -----------------------------------------------------------------------------------------------------
@@ -125,13 +126,13 @@ def decode_uploads(ctx: Context, texts: Sequence[str], *, what: str = "Image") -
             facts = inspect_image(data)
         except InvalidImage as exc:
             raise bad_request("invalid_image", f"{what} {position}: {exc}.") from exc
-        uploads.append(Upload(data, f"image{position}.{facts.extension}"))
+        uploads.append(Upload(data, f"image{position}.{facts.extension}", facts))
     return uploads
 
 
 def store_uploads(uploads: Sequence[Upload]) -> list[str]:
     """Put the images on our CDN (content-addressed) and give their public URLs."""
-    return [store_image(upload.data, prefix="uploads").url for upload in uploads]
+    return [store_image(upload.data, prefix="uploads", facts=upload.facts).url for upload in uploads]
 
 
 def placement(
@@ -204,6 +205,7 @@ def describe(
         token,
         image=image.data if image else None,
         filename=image.name if image else None,
+        facts=image.facts if image else None,
         link=link,
         bot=bot,
         mode=place.mode,
@@ -228,7 +230,7 @@ def blend(
     return commands.blend(
         ctx,
         token,
-        images=[commands.BlendImage(image.data, image.name) for image in images],
+        images=[commands.BlendImage(image.data, image.name, image.facts) for image in images],
         dimensions=dimensions,
         bot=bot,
         mode=place.mode,
